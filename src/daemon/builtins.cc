@@ -1,0 +1,70 @@
+#include "daemon/builtins.h"
+
+#include "base/version.h"
+#include "daemon/daemon.h"
+#include "services/containers_service.h"
+#include "services/events_service.h"
+#include "services/introspection_service.h"
+#include "services/leases_service.h"
+#include "services/namespaces_service.h"
+#include "services/version_service.h"
+
+namespace berth::daemon {
+
+namespace {
+absl::Status Nothing(Daemon&) { return absl::OkStatus(); }
+}  // namespace
+
+std::vector<Builtin> Builtins() {
+  return {
+      // Internal plugins: their objects are created by the daemon itself (Daemon::Init); they are
+      // listed so that Introspection shows the same graph containerd does.
+      {"io.containerd.event.v1", "exchange", {}, Nothing},
+      {"io.containerd.metadata.v1", "sqlite", {}, Nothing},
+      {"io.containerd.lease.v1", "manager", {"io.containerd.metadata.v1"}, Nothing},
+      {"io.containerd.service.v1", "containers-service", {"io.containerd.metadata.v1"}, Nothing},
+      {"io.containerd.service.v1", "leases-service", {"io.containerd.lease.v1"}, Nothing},
+      {"io.containerd.service.v1", "namespaces-service", {"io.containerd.metadata.v1"}, Nothing},
+
+      {"io.containerd.grpc.v1", "containers", {"io.containerd.service.v1"},
+       [](Daemon& d) {
+         d.AddService(std::make_unique<services::ContainersService>(&d.store().containers(),
+                                                                    &d.exchange()));
+         return absl::OkStatus();
+       }},
+      {"io.containerd.grpc.v1", "events", {"io.containerd.event.v1"},
+       [](Daemon& d) {
+         auto svc = std::make_unique<services::EventsService>(&d.exchange());
+         d.set_events_service(svc.get());
+         d.AddService(std::move(svc));
+         return absl::OkStatus();
+       }},
+      {"io.containerd.grpc.v1", "healthcheck", {}, Nothing},  // gRPC's own, enabled in Listen()
+      {"io.containerd.grpc.v1", "leases", {"io.containerd.lease.v1"},
+       [](Daemon& d) {
+         d.AddService(
+             std::make_unique<services::LeasesService>(&d.store().leases(), &d.reaper()));
+         return absl::OkStatus();
+       }},
+      {"io.containerd.grpc.v1", "namespaces", {"io.containerd.service.v1"},
+       [](Daemon& d) {
+         d.AddService(std::make_unique<services::NamespacesService>(&d.store().namespaces(),
+                                                                    &d.exchange()));
+         return absl::OkStatus();
+       }},
+      {"io.containerd.grpc.v1", "version", {},
+       [](Daemon& d) {
+         d.AddService(std::make_unique<services::VersionService>(kVersion, kRevision));
+         return absl::OkStatus();
+       }},
+      // Last: it reports every plugin above, and itself.
+      {"io.containerd.grpc.v1", "introspection", {},
+       [](Daemon& d) {
+         d.AddService(
+             std::make_unique<services::IntrospectionService>(d.plugins(), d.store().uuid()));
+         return absl::OkStatus();
+       }},
+  };
+}
+
+}  // namespace berth::daemon

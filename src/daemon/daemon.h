@@ -1,0 +1,70 @@
+// The running daemon: the root lock, the metadata store, the event exchange, the plugins from
+// builtins.cc and the gRPC server on the unix socket.
+//
+// Thread-safety: Start and Stop are called from main's thread; the objects handed to services
+// (store, exchange, reaper) are themselves thread-safe.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+#include <grpcpp/impl/codegen/service_type.h>
+
+#include <memory>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "daemon/config.h"
+#include "events/exchange.h"
+#include "github.com/containerd/containerd/api/services/introspection/v1/introspection.pb.h"
+#include "metadata/lease_reaper.h"
+#include "metadata/store.h"
+
+namespace berth::services {
+class EventsService;
+}
+
+namespace berth::daemon {
+
+class Daemon {
+ public:
+  using Plugin = containerd::services::introspection::v1::Plugin;
+
+  // Takes the root (FailedPrecondition if another berthd holds it), opens the metadata, runs the
+  // builtin plugins and starts serving on config.grpc.address.
+  static absl::StatusOr<std::unique_ptr<Daemon>> Start(const Config& config);
+  ~Daemon();
+
+  // Stops accepting calls, ends open event streams, lets in-flight calls finish (cancelling what
+  // is left after `grace`) and stops background jobs. Idempotent.
+  void Stop(absl::Duration grace);
+
+  // For plugins' init functions (builtins.cc).
+  const Config& config() const { return config_; }
+  metadata::Store& store() { return *store_; }
+  events::Exchange& exchange() { return exchange_; }
+  metadata::LeaseReaper& reaper() { return *reaper_; }
+  // The plugins initialised so far, each with its init error if it failed.
+  const std::vector<Plugin>& plugins() const { return plugins_; }
+  // Registers a gRPC service to serve; the daemon owns it.
+  void AddService(std::unique_ptr<grpc::Service> service) {
+    services_.push_back(std::move(service));
+  }
+  void set_events_service(services::EventsService* s) { events_service_ = s; }
+
+ private:
+  explicit Daemon(Config config) : config_(std::move(config)) {}
+  absl::Status Init();
+  absl::Status Listen();
+
+  Config config_;
+  int lock_fd_ = -1;
+  std::unique_ptr<metadata::Store> store_;
+  events::Exchange exchange_;
+  std::unique_ptr<metadata::LeaseReaper> reaper_;
+  std::vector<Plugin> plugins_;
+  std::vector<std::unique_ptr<grpc::Service>> services_;
+  services::EventsService* events_service_ = nullptr;
+  std::unique_ptr<grpc::Server> server_;
+};
+
+}  // namespace berth::daemon

@@ -1,0 +1,12 @@
+// The metadata schema, as an ordered list of migrations. Migration i (0-based) takes the database
+// from user_version i to i+1. Never edit a shipped migration: append a new one. docs/metadata.md
+// draws the resulting tables.
+#pragma once
+
+#include <span>
+
+namespace berth::metadata {
+
+std::span<const char* const> Migrations();
+
+}  // namespace berth::metadata

@@ -1,0 +1,47 @@
+// What every gRPC service shares: the request context (namespace and lease from gRPC metadata),
+// the one mapping of absl::Status to gRPC status, and proto <-> domain conversions of times and
+// Any values. Thread-safety: pure functions.
+#pragma once
+
+#include <grpcpp/grpcpp.h>
+
+#include <optional>
+#include <string>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "google/protobuf/any.pb.h"
+#include "google/protobuf/timestamp.pb.h"
+#include "metadata/types.h"
+
+namespace berth::services {
+
+inline constexpr char kNamespaceHeader[] = "containerd-namespace";
+inline constexpr char kLeaseHeader[] = "containerd-lease";
+
+// What a request carries besides its message.
+struct RequestContext {
+  std::string ns;                    // validated namespace
+  std::optional<std::string> lease;  // from `containerd-lease`, if sent
+};
+
+// The namespace a namespaced call must carry: FailedPrecondition "namespace is required" when
+// missing, InvalidArgument when not an identifier.
+absl::StatusOr<RequestContext> Required(const grpc::ServerContextBase* ctx);
+
+// The one place absl::Status becomes a gRPC status: the codes are the same numbers; the message
+// stays as containerd would print it.
+grpc::Status ToGrpc(const absl::Status& status);
+
+// Finishes a unary callback call with `status`.
+grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const absl::Status& status);
+
+google::protobuf::Timestamp ToProto(absl::Time t);
+// Go clients send the zero time.Time as seconds=-62135596800: treat it (and unset) as "no time".
+std::optional<absl::Time> FromProto(const google::protobuf::Timestamp& ts);
+
+google::protobuf::Any ToProto(const metadata::Any& any);
+metadata::Any FromProto(const google::protobuf::Any& any);
+
+}  // namespace berth::services
