@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# The main job: sets up the machine, builds berth, starts berthd on its defaults
+# (root /var/lib/berth, state /run/berth, socket /run/berth/berthd.sock) and shows real clients
+# talking to it: containerd's own `ctr` and berth's CLI. Stops berthd at the end unless --keep.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+keep=0
+[ "${1:-}" = "--keep" ] && keep=1
+
+bash scripts/setup.sh
+bash scripts/build.sh berthd berth
+
+sock=/run/berth/berthd.sock
+log=$(mktemp /tmp/berthd-demo.XXXXXX.log)
+build/bin/berthd 2>"$log" &
+pid=$!
+stop() { if [ $keep = 0 ] && kill -0 $pid 2>/dev/null; then kill -TERM $pid; wait $pid || true; fi; }
+trap stop EXIT
+for _ in $(seq 50); do [ -S $sock ] && ctr -a $sock version >/dev/null 2>&1 && break; sleep 0.1; done
+
+run() { echo; echo "\$ $*"; "$@"; }
+run ctr -a $sock version
+run build/bin/berth --address $sock version
+run ctr -a $sock plugins ls
+run ctr -a $sock namespaces create demo
+run ctr -a $sock namespaces label demo team=berth
+run build/bin/berth --address $sock namespaces ls
+run ctr -a $sock -n demo leases create --id demo-lease
+run build/bin/berth --address $sock -n demo leases ls
+run ctr -a $sock -n demo leases rm demo-lease
+run ctr -a $sock namespaces rm demo
+echo
+echo "berthd (pid $pid) log:"; cat "$log"
+if [ $keep = 1 ]; then
+  trap - EXIT
+  echo "berthd keeps running (pid $pid); stop it with: kill $pid"
+fi
