@@ -1,0 +1,62 @@
+# Third-party link targets, shared or static.
+#
+#   berth::grpc    gRPC (the unsecure flavour: berth speaks gRPC over unix sockets only, so TLS
+#                  and OpenSSL's footprint are not needed) + protobuf
+#   berth::sqlite  SQLite
+#   berth::re2     RE2
+#
+# With BERTH_STATIC_DEPS (default ON) every binary links these and abseil from Debian's static
+# archives, with -static-libstdc++ and --gc-sections: an idle berthd then maps only the code it
+# uses instead of whole shared libraries (idle RSS ~11 MiB instead of ~18 MiB).
+option(BERTH_STATIC_DEPS "link gRPC, protobuf, abseil, SQLite and RE2 statically" ON)
+
+set(_lib /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE})
+add_library(berth_grpc INTERFACE)
+add_library(berth_sqlite INTERFACE)
+add_library(berth_re2 INTERFACE)
+add_library(berth::grpc ALIAS berth_grpc)
+add_library(berth::sqlite ALIAS berth_sqlite)
+add_library(berth::re2 ALIAS berth_re2)
+
+if(BERTH_STATIC_DEPS)
+  # Point every abseil imported target at its static archive; abseil's own dependency graph
+  # (INTERFACE_LINK_LIBRARIES between absl:: targets) keeps the link order right.
+  file(STRINGS ${absl_DIR}/abslTargets.cmake _decl REGEX "^add_library\\(absl::[a-z0-9_]+ SHARED")
+  set(_absl_targets)
+  foreach(line IN LISTS _decl)
+    string(REGEX MATCH "absl::[a-z0-9_]+" t "${line}")
+    list(APPEND _absl_targets ${t})
+  endforeach()
+  foreach(t IN LISTS _absl_targets)
+    get_target_property(type ${t} TYPE)
+    if(type STREQUAL "SHARED_LIBRARY")
+      get_target_property(loc ${t} IMPORTED_LOCATION_NONE)
+      string(REGEX REPLACE "\\.so[.0-9]*$" ".a" archive "${loc}")
+      if(EXISTS "${archive}")
+        set_target_properties(${t} PROPERTIES IMPORTED_LOCATION_NONE "${archive}"
+                                              IMPORTED_LOCATION "${archive}")
+      endif()
+    endif()
+  endforeach()
+
+  target_link_libraries(berth_grpc INTERFACE
+    -Wl,--start-group
+    ${_lib}/libgrpc++_unsecure.a ${_lib}/libgrpc_unsecure.a ${_lib}/libgpr.a ${_lib}/libupb.a
+    ${_lib}/libaddress_sorting.a ${_lib}/libcares.a ${_lib}/libre2.a ${_lib}/libprotobuf.a
+    ${_lib}/libz.a
+    -Wl,--end-group
+    absl::flat_hash_map absl::flat_hash_set absl::hash absl::random_random absl::status
+    absl::statusor absl::cord absl::str_format absl::strings absl::synchronization absl::time
+    absl::bad_optional_access absl::bad_variant_access absl::throw_delegate absl::cleanup
+    absl::any_invocable absl::inlined_vector absl::span
+    Threads::Threads dl m rt)
+  target_link_libraries(berth_sqlite INTERFACE ${_lib}/libsqlite3.a dl m Threads::Threads)
+  target_link_libraries(berth_re2 INTERFACE ${_lib}/libre2.a Threads::Threads)
+  target_include_directories(berth_sqlite INTERFACE ${SQLite3_INCLUDE_DIRS})
+  # Applies to every executable that links gRPC (all of ours do, through the API library).
+  target_link_options(berth_grpc INTERFACE -static-libstdc++ -static-libgcc -Wl,--gc-sections)
+else()
+  target_link_libraries(berth_grpc INTERFACE gRPC::grpc++_unsecure protobuf::libprotobuf)
+  target_link_libraries(berth_sqlite INTERFACE SQLite::SQLite3)
+  target_link_libraries(berth_re2 INTERFACE re2)
+endif()
