@@ -14,7 +14,7 @@ packages=(
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev
   golang-github-gogo-googleapis-dev golang-github-containerd-cgroups-dev
   # runtime and test peers: the real ctr/containerd, dockerd, runc
-  containerd runc docker.io uuid-runtime procps sqlite3 psmisc
+  containerd runc docker.io uuid-runtime procps sqlite3 psmisc jq bc
 )
 
 missing=()

@@ -30,6 +30,9 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Connect(const Options& options) 
   // The authority of a unix-socket channel is otherwise the socket path; containerd's Go client
   // sends "localhost", and some proxies care.
   args.SetString(GRPC_ARG_DEFAULT_AUTHORITY, "localhost");
+  // Each Client gets its own connection: gRPC would otherwise share one subchannel among all
+  // channels to the same socket, serializing concurrent clients (benchmarks, tests) on it.
+  args.SetInt(GRPC_ARG_USE_LOCAL_SUBCHANNEL_POOL, 1);
   auto channel =
       grpc::CreateCustomChannel(Target(options.address), grpc::InsecureChannelCredentials(), args);
   if (options.connect_timeout > absl::ZeroDuration()) {

@@ -1,0 +1,13 @@
+// The Run function of every scenario; the table that names them is kScenarios in main.cc.
+#pragma once
+
+#include "absl/status/statusor.h"
+#include "report.h"
+#include "scenario.h"
+
+namespace berth::bench {
+
+// containers: Containers/Create + Get + Delete of a container as `ctr run` would create it.
+absl::StatusOr<Report> RunContainers(const BenchOptions& options);
+
+}  // namespace berth::bench
