@@ -4,15 +4,10 @@
 
 #include <iostream>
 
+#include "base/version.h"
 #include "cli/command.h"
 #include "client/introspection.h"
 
-#ifndef BERTH_VERSION
-#define BERTH_VERSION "unknown"
-#endif
-#ifndef BERTH_REVISION
-#define BERTH_REVISION "unknown"
-#endif
 
 namespace berth::cli {
 
@@ -20,8 +15,8 @@ namespace {
 
 absl::Status Run(Env& env) {
   std::cout << "Client:\n"
-            << "  Version:  " << BERTH_VERSION << "\n"
-            << "  Revision: " << BERTH_REVISION << "\n\n";
+            << "  Version:  " << kVersion << "\n"
+            << "  Revision: " << kRevision << "\n\n";
   std::cout.flush();
   absl::StatusOr<client::Client*> c = env.Client();
   if (!c.ok()) return c.status();
