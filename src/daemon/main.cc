@@ -70,13 +70,15 @@ int main(int argc, char** argv) {
   // the idle footprint for no gain at this daemon's allocation rates.
   mallopt(M_ARENA_MAX, 2);
 
-  // Block the stop signals before any thread exists, so every thread inherits the mask and only
-  // sigwait below sees them. A client hanging up must not kill the daemon.
-  sigset_t stop;
-  sigemptyset(&stop);
-  sigaddset(&stop, SIGTERM);
-  sigaddset(&stop, SIGINT);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  // Block the handled signals before any thread exists, so every thread inherits the mask and
+  // only sigwait below sees them. A client hanging up (SIGPIPE) must not kill the daemon, and
+  // neither must SIGUSR1, which containerd users send to ask for a stack dump.
+  sigset_t handled;
+  sigemptyset(&handled);
+  sigaddset(&handled, SIGTERM);
+  sigaddset(&handled, SIGINT);
+  sigaddset(&handled, SIGUSR1);
+  pthread_sigmask(SIG_BLOCK, &handled, nullptr);
   signal(SIGPIPE, SIG_IGN);
 
   auto daemon = berth::daemon::Daemon::Start(config);
@@ -88,9 +90,15 @@ int main(int argc, char** argv) {
                     {"took", absl::FormatDuration(absl::Now() - started)}});
 
   int sig = 0;
-  sigwait(&stop, &sig);
+  while (sigwait(&handled, &sig) == 0 && sig == SIGUSR1) {
+    berth::log::Info("received SIGUSR1: berthd has no stack dump; use gdb -p or eu-stack",
+                     {{"pid", getpid()}});
+  }
   berth::log::Info("stopping", {{"signal", strsignal(sig)}});
-  (*daemon)->Stop(absl::Seconds(10));
+  // In-flight calls get a moment to finish; after it they are cancelled. Waiting longer buys
+  // nothing: idle clients acknowledge the server's GOAWAY only at their next poll (seconds), and
+  // containerd itself stops at once.
+  (*daemon)->Stop(absl::Seconds(1));
   daemon->reset();
   berth::log::Info("stopped");
   return 0;

@@ -33,10 +33,21 @@ absl::Status ValidateTopic(absl::string_view topic) {
 
 namespace {
 
-absl::Status ValidateEnvelope(const Envelope& e) {
-  RETURN_IF_ERROR(Annotate(ValidateIdentifier(e.namespace_()), "namespace validation"));
-  RETURN_IF_ERROR(Annotate(ValidateTopic(e.topic()), absl::StrCat("envelope topic \"", e.topic(),
-                                                                  "\"")));
+// containerd's Go zero time.Time, which its clients send for "unset".
+constexpr int64_t kGoZeroSeconds = -62135596800;
+
+absl::Status ValidateNamespaceAndTopic(absl::string_view ns, absl::string_view topic) {
+  RETURN_IF_ERROR(Annotate(ValidateIdentifier(ns), "event envelope has invalid namespace"));
+  return Annotate(ValidateTopic(topic), absl::StrCat("envelope topic \"", topic, "\""));
+}
+
+// What Forward requires of an envelope produced elsewhere, as containerd's validateEnvelope.
+absl::Status ValidateForwarded(const Envelope& e) {
+  RETURN_IF_ERROR(ValidateNamespaceAndTopic(e.namespace_(), e.topic()));
+  if (!e.has_timestamp() ||
+      (e.timestamp().seconds() == kGoZeroSeconds && e.timestamp().nanos() == 0)) {
+    return ErrInvalidArgument("timestamp must be set on forwarded event");
+  }
   if (!e.has_event()) return ErrInvalidArgument("event must not be nil");
   return absl::OkStatus();
 }
@@ -103,19 +114,19 @@ filters::Adaptor AdaptEnvelope(const Envelope& e) {
 
 absl::Status Exchange::Publish(absl::string_view ns, absl::string_view topic,
                                const google::protobuf::Any& event) {
+  RETURN_IF_ERROR(ValidateNamespaceAndTopic(ns, topic));
   auto envelope = std::make_shared<Envelope>();
   *envelope->mutable_timestamp() =
       google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(absl::Now()));
   envelope->set_namespace_(std::string(ns));
   envelope->set_topic(std::string(topic));
   *envelope->mutable_event() = event;
-  RETURN_IF_ERROR(Annotate(ValidateEnvelope(*envelope), "failed publishing event"));
   Broadcast(std::move(envelope));
   return absl::OkStatus();
 }
 
 absl::Status Exchange::Forward(const Envelope& envelope) {
-  RETURN_IF_ERROR(Annotate(ValidateEnvelope(envelope), "failed forwarding event"));
+  RETURN_IF_ERROR(ValidateForwarded(envelope));
   Broadcast(std::make_shared<const Envelope>(envelope));
   return absl::OkStatus();
 }

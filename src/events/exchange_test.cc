@@ -82,9 +82,16 @@ TEST(ExchangeTest, RejectsBadEnvelopes) {
   Envelope e;
   e.set_namespace_("default");
   e.set_topic("/a");
-  EXPECT_EQ(ex.Forward(e).code(), absl::StatusCode::kInvalidArgument) << "event must be set";
   *e.mutable_event() = ContainerCreate("x");
+  absl::Status no_time = ex.Forward(e);
+  EXPECT_EQ(no_time.code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(no_time.message(), "timestamp must be set on forwarded event: invalid argument");
+  e.mutable_timestamp()->set_seconds(-62135596800);  // Go's zero time
+  EXPECT_EQ(ex.Forward(e).code(), absl::StatusCode::kInvalidArgument);
+  e.mutable_timestamp()->set_seconds(1700000000);
   EXPECT_TRUE(ex.Forward(e).ok());
+  e.clear_event();
+  EXPECT_EQ(ex.Forward(e).code(), absl::StatusCode::kInvalidArgument) << "event must be set";
 }
 
 TEST(ExchangeTest, ForwardKeepsTheOriginalTimestamp) {

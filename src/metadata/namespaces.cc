@@ -53,7 +53,9 @@ absl::Status NamespaceStore::Create(const Namespace& ns) {
     ASSIGN_OR_RETURN(Stmt stmt, tx.Prepare("INSERT OR IGNORE INTO namespaces(name, labels, "
                                            "created_at) VALUES(?1, ?2, ?3)"));
     RETURN_IF_ERROR(stmt.Bind(1, ns.name)
-                        .Bind(2, LabelsToJson(NonEmpty(ns.labels)))
+                        // Stored as given: containerd keeps "" values at creation (only an
+                        // update treats "" as removal).
+                        .Bind(2, LabelsToJson(ns.labels))
                         .Bind(3, absl::ToUnixNanos(absl::Now()))
                         .Exec());
     if (tx.Changes() == 0) return ErrAlreadyExists(absl::StrCat("namespace \"", ns.name, "\""));

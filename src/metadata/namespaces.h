@@ -20,7 +20,8 @@ class NamespaceStore {
  public:
   explicit NamespaceStore(Database* db) : db_(db) {}
 
-  // InvalidArgument for a bad name or labels; AlreadyExists if present.
+  // InvalidArgument for a bad name or labels; AlreadyExists if present. Labels are stored as
+  // given, empty values included (like containerd).
   absl::Status Create(const Namespace& ns);
   // Never NotFound: an unknown namespace has no labels (containerd clients rely on this).
   absl::StatusOr<Namespace> Get(absl::string_view name);
