@@ -167,6 +167,13 @@ absl::Status Database::ExecLocked(const char* sql) {
   return absl::OkStatus();
 }
 
+void Database::RollbackLocked() {
+  // Nothing more can be done about a failed rollback than to say so: the error that caused it
+  // is what the caller reports, and SQLite rolls back by itself when the connection closes.
+  absl::Status status = ExecLocked("ROLLBACK");
+  if (!status.ok()) log::Error("metadata rollback failed", {{"error", status.ToString()}});
+}
+
 absl::StatusOr<sqlite3_stmt*> Database::PrepareLocked(absl::string_view sql) {
   auto it = cache_.find(std::string(sql));
   if (it != cache_.end()) return it->second;
@@ -193,14 +200,13 @@ absl::Status Database::Write(const std::function<absl::Status(Tx&)>& fn) {
   Tx tx(this);
   absl::Status status = fn(tx);
   if (!status.ok()) {
-    absl::Status rollback = ExecLocked("ROLLBACK");
-    if (!rollback.ok()) log::Error("metadata rollback failed", {{"error", rollback.ToString()}});
+    RollbackLocked();
     return status;
   }
   absl::Status commit = ExecLocked("COMMIT");
   if (!commit.ok()) {
     // A failed COMMIT may leave the transaction open; close it so the next one can begin.
-    if (!sqlite3_get_autocommit(conn_)) (void)ExecLocked("ROLLBACK");
+    if (!sqlite3_get_autocommit(conn_)) RollbackLocked();
     return Annotate(commit, "commit metadata");
   }
   return absl::OkStatus();
@@ -230,7 +236,7 @@ absl::Status Database::Migrate() {
     }
     if (status.ok()) status = ExecLocked("COMMIT");
     if (!status.ok()) {
-      (void)ExecLocked("ROLLBACK");
+      RollbackLocked();
       return Annotate(status, absl::StrCat("schema migration ", v + 1));
     }
     log::Info("migrated metadata schema", {{"version", v + 1}});

@@ -59,8 +59,7 @@ class Stmt {
 // The view of the database inside one transaction.
 class Tx {
  public:
-  // A cached prepared statement for `sql` (which must be a string literal or otherwise outlive
-  // the database: the cache is keyed by its text).
+  // A prepared statement for `sql`, compiled once per connection and cached by its text.
   absl::StatusOr<Stmt> Prepare(absl::string_view sql);
   // Number of rows changed by the last INSERT/UPDATE/DELETE.
   int Changes() const;
@@ -95,6 +94,7 @@ class Database {
   absl::Status OpenConnection(const std::string& path, Sync sync);
   absl::Status Migrate();
   absl::Status ExecLocked(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  void RollbackLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
   absl::StatusOr<sqlite3_stmt*> PrepareLocked(absl::string_view sql)
       ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
 

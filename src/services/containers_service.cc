@@ -80,13 +80,7 @@ grpc::ServerWriteReactor<api::ListContainerMessage>* ContainersService::ListStre
   auto list = ListFor(ctx, req);
   std::vector<api::ListContainerMessage> messages;
   if (!list.ok()) {
-    // A reactor that writes nothing and finishes with the error.
-    class Failed final : public grpc::ServerWriteReactor<api::ListContainerMessage> {
-     public:
-      explicit Failed(const absl::Status& s) { Finish(ToGrpc(s)); }
-      void OnDone() override { delete this; }
-    };
-    return new Failed(list.status());
+    return new FailedWriter<api::ListContainerMessage>(list.status());
   }
   messages.resize(list->size());
   for (size_t i = 0; i < list->size(); ++i) ContainerToProto((*list)[i], messages[i].mutable_container());

@@ -4,6 +4,7 @@
 
 #include "base/status.h"
 #include "services/common.h"
+#include "services/stream_writer.h"
 
 namespace berth::services {
 
@@ -104,12 +105,7 @@ grpc::ServerWriteReactor<api::Envelope>* EventsService::Subscribe(
   std::vector<std::string> fs(req->filters().begin(), req->filters().end());
   auto filter = filters::ParseAll(fs);
   if (!filter.ok()) {
-    class Failed final : public grpc::ServerWriteReactor<api::Envelope> {
-     public:
-      explicit Failed(const absl::Status& s) { Finish(ToGrpc(s)); }
-      void OnDone() override { delete this; }
-    };
-    return new Failed(filter.status());
+    return new FailedWriter<api::Envelope>(filter.status());
   }
   // Registered before it can possibly finish, so OnDone always finds it to forget.
   absl::MutexLock lock(&mu_);

@@ -1,11 +1,14 @@
-// A server-streaming reactor that writes a precomputed list of messages, one at a time, and
-// finishes. Used by list-style streaming RPCs (Containers/ListStream). Deletes itself when done.
+// Server-streaming reactors for the simple cases: a precomputed list of messages written one at a
+// time (list-style RPCs such as Containers/ListStream), and a stream that fails before writing.
+// Both delete themselves when done.
 // Thread-safety: gRPC serializes a reactor's callbacks; no state is shared.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
 
 #include <vector>
+
+#include "services/common.h"
 
 namespace berth::services {
 
@@ -36,6 +39,14 @@ class VectorWriter final : public grpc::ServerWriteReactor<Message> {
 
   std::vector<Message> messages_;
   size_t next_ = 0;
+};
+
+// Ends a stream with `status` without writing anything.
+template <typename Message>
+class FailedWriter final : public grpc::ServerWriteReactor<Message> {
+ public:
+  explicit FailedWriter(const absl::Status& status) { this->Finish(ToGrpc(status)); }
+  void OnDone() override { delete this; }
 };
 
 }  // namespace berth::services
