@@ -1,8 +1,5 @@
 #include "client/leases.h"
 
-#include <random>
-
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "client/timestamps.h"
 
@@ -10,20 +7,10 @@ namespace berth::client {
 
 namespace lapi = containerd::services::leases::v1;
 
-std::string GenerateLeaseId() {
-  const absl::Time now = absl::Now();
-  const int64_t nanos_of_second =
-      (now - absl::FromUnixSeconds(absl::ToUnixSeconds(now))) / absl::Nanoseconds(1);
-  std::random_device random;
-  std::string bytes(3, '\0');
-  for (char& b : bytes) b = static_cast<char>(random() & 0xff);
-  return absl::StrCat(nanos_of_second, "-", absl::WebSafeBase64Escape(bytes));
-}
-
 absl::StatusOr<Lease> CreateLease(Client& client, std::string_view id, const Labels& labels,
                                   absl::Duration expires) {
   lapi::CreateRequest req;
-  req.set_id(id.empty() ? GenerateLeaseId() : std::string(id));
+  req.set_id(std::string(id));  // empty: the daemon picks one, as for ctr
   req.mutable_labels()->insert(labels.begin(), labels.end());
   if (expires > absl::ZeroDuration()) {
     (*req.mutable_labels())[kLeaseExpireLabel] = FormatRfc3339(absl::Now() + expires);

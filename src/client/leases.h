@@ -21,11 +21,8 @@ using LeaseResource = containerd::services::leases::v1::Resource;
 
 inline constexpr char kLeaseExpireLabel[] = "containerd.io/gc.expire";
 
-// A fresh lease id in the form containerd's leases.WithRandomID() makes:
-// "<nanoseconds of the current second>-<4 url-safe base64 chars>".
-std::string GenerateLeaseId();
-
-// Creates a lease. An empty `id` is replaced by GenerateLeaseId(). A positive `expires` adds
+// Creates a lease. With an empty `id` the daemon generates one (the returned lease has it). A
+// positive `expires` adds
 // the label containerd.io/gc.expire = now + expires (RFC 3339, local time); zero = never.
 // AlreadyExists if the id is taken.
 absl::StatusOr<Lease> CreateLease(Client& client, std::string_view id, const Labels& labels,

@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <set>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/time/clock.h"
 #include "metadata/lease_reaper.h"
 #include "metadata/test_util.h"
@@ -86,11 +90,23 @@ TEST(LeaseReaperTest, DeletesALeaseWhenItExpires) {
   EXPECT_TRUE(ls.List("ns", {})->empty());
 }
 
-TEST(LeaseStoreTest, RandomIdsAreDistinct) {
-  std::string a = RandomLeaseId();
-  std::string b = RandomLeaseId();
-  EXPECT_NE(a, b);
-  EXPECT_NE(a.find('-'), std::string::npos);
+TEST(LeaseStoreTest, RandomIdsLookLikeContainerds) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 50; ++i) {
+    std::string id = RandomLeaseId();
+    // containerd: fmt.Sprintf("%d-%s", t.Nanosecond(), base64.URLEncoding(3 random bytes)).
+    size_t dash = id.find('-');
+    ASSERT_NE(dash, std::string::npos) << id;
+    int64_t nanos = -1;
+    EXPECT_TRUE(absl::SimpleAtoi(id.substr(0, dash), &nanos)) << id;
+    EXPECT_GE(nanos, 0);
+    EXPECT_LT(nanos, 1000000000);
+    std::string suffix = id.substr(dash + 1);
+    ASSERT_EQ(suffix.size(), 4u) << id;
+    for (char c : suffix) EXPECT_TRUE(absl::ascii_isalnum(c) || c == '-' || c == '_') << id;
+    ids.insert(id);
+  }
+  EXPECT_GT(ids.size(), 45u) << "ids are unique in practice";
 }
 
 }  // namespace
