@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <thread>
 
+#include "api/time.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "client/containers.h"
-#include "client/timestamps.h"
 #include "test/api_helpers.h"
 #include "test/daemon_fixture.h"
 
@@ -83,9 +83,9 @@ TEST_F(ContainersTest, CreateThenGetReturnsIdenticalFields) {
     EXPECT_TRUE(SameMessage(c->extensions().at("ext.two"), want.extensions().at("ext.two")));
     EXPECT_EQ(c->extensions().at("ext.one").value(), "payload-1");
     // Timestamps are set by the daemon, equal at creation, and now-ish.
-    EXPECT_FALSE(client::IsZeroTimestamp(c->created_at()));
+    EXPECT_FALSE(api::IsZeroTimestamp(c->created_at()));
     EXPECT_TRUE(SameMessage(c->created_at(), c->updated_at()));
-    absl::Time t = client::FromProtoTime(c->created_at());
+    absl::Time t = api::FromTimestamp(c->created_at());
     EXPECT_GE(t, before - absl::Seconds(1));
     EXPECT_LE(t, absl::Now() + absl::Seconds(1));
   }
@@ -197,7 +197,7 @@ TEST_F(ContainersTest, UpdateWithMasks) {
   EXPECT_EQ(got->snapshotter(), "overlayfs");
   // created_at stays; updated_at moves forward.
   EXPECT_TRUE(SameMessage(got->created_at(), created->created_at()));
-  EXPECT_GT(client::FromProtoTime(got->updated_at()), client::FromProtoTime(got->created_at()));
+  EXPECT_GT(api::FromTimestamp(got->updated_at()), api::FromTimestamp(got->created_at()));
 
   // Removing a label through its mask with no value.
   client::Container drop;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "api/time.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "client/leases.h"
@@ -62,7 +63,7 @@ TEST_F(LeasesTest, CreateWithAndWithoutId) {
   ASSERT_TRUE(named.ok()) << named.status();
   EXPECT_EQ(named->id(), "my-lease");
   EXPECT_EQ(named->labels().at("purpose"), "pull");
-  absl::Time created = client::FromProtoTime(named->created_at());
+  absl::Time created = api::FromTimestamp(named->created_at());
   EXPECT_GE(created, before - absl::Seconds(1));
   EXPECT_LE(created, absl::Now() + absl::Seconds(1));
 

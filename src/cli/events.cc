@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <memory>
 
+#include "api/time.h"
 #include "absl/strings/str_cat.h"
 #include "cli/command.h"
 #include "cli/interrupt.h"
@@ -20,7 +21,7 @@ std::string FormatEventLine(const client::Envelope& envelope, absl::TimeZone tz)
     event = json.ok() ? *std::move(json) : envelope.event().type_url();
   }
   std::string line = absl::StrCat(
-      client::FormatRfc3339(client::FromProtoTime(envelope.timestamp()), tz, /*nanos=*/true), " ",
+      client::FormatRfc3339(api::FromTimestamp(envelope.timestamp()), tz, /*nanos=*/true), " ",
       envelope.namespace_(), " ", envelope.topic());
   if (!event.empty()) absl::StrAppend(&line, " ", event);
   return line;

@@ -5,6 +5,7 @@
 #include <iostream>
 #include <memory>
 
+#include "api/time.h"
 #include "cli/args.h"
 #include "cli/command.h"
 #include "cli/table.h"
@@ -25,9 +26,9 @@ absl::Status List(Env& env, bool quiet, const std::vector<std::string>& filters)
   }
   Table table({"ID", "CREATED AT", "LABELS"});
   for (const auto& lease : *leases) {
-    std::string created = client::IsZeroTimestamp(lease.created_at())
+    std::string created = api::IsZeroTimestamp(lease.created_at())
                               ? "-"
-                              : client::FormatRfc3339(client::FromProtoTime(lease.created_at()));
+                              : client::FormatRfc3339(api::FromTimestamp(lease.created_at()));
     table.AddRow({lease.id(), created,
                   FormatLabels(client::Labels(lease.labels().begin(), lease.labels().end()), "-")});
   }

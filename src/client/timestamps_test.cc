@@ -5,24 +5,6 @@
 namespace berth::client {
 namespace {
 
-TEST(TimestampsTest, ZeroAndGoZeroAreUnset) {
-  google::protobuf::Timestamp ts;
-  EXPECT_TRUE(IsZeroTimestamp(ts));
-  EXPECT_EQ(FromProtoTime(ts), absl::InfinitePast());
-  ts.set_seconds(kGoZeroTimeSeconds);
-  EXPECT_TRUE(IsZeroTimestamp(ts));
-  ts.set_seconds(1);
-  EXPECT_FALSE(IsZeroTimestamp(ts));
-}
-
-TEST(TimestampsTest, RoundTripKeepsNanoseconds) {
-  absl::Time t = absl::FromUnixSeconds(1700000000) + absl::Nanoseconds(123456789);
-  google::protobuf::Timestamp ts = ToProtoTime(t);
-  EXPECT_EQ(ts.seconds(), 1700000000);
-  EXPECT_EQ(ts.nanos(), 123456789);
-  EXPECT_EQ(FromProtoTime(ts), t);
-}
-
 TEST(TimestampsTest, Rfc3339LikeGo) {
   absl::Time t = absl::FromUnixSeconds(1700000000) + absl::Milliseconds(250);
   EXPECT_EQ(FormatRfc3339(t, absl::UTCTimeZone()), "2023-11-14T22:13:20Z");

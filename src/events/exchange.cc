@@ -3,11 +3,11 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/dynamic_message.h>
 #include <google/protobuf/message.h>
-#include <google/protobuf/util/time_util.h>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "api/time.h"
 #include "base/identifiers.h"
 #include "base/status.h"
 
@@ -33,9 +33,6 @@ absl::Status ValidateTopic(absl::string_view topic) {
 
 namespace {
 
-// containerd's Go zero time.Time, which its clients send for "unset".
-constexpr int64_t kGoZeroSeconds = -62135596800;
-
 absl::Status ValidateNamespaceAndTopic(absl::string_view ns, absl::string_view topic) {
   RETURN_IF_ERROR(Annotate(ValidateIdentifier(ns), "event envelope has invalid namespace"));
   return Annotate(ValidateTopic(topic), absl::StrCat("envelope topic \"", topic, "\""));
@@ -44,8 +41,7 @@ absl::Status ValidateNamespaceAndTopic(absl::string_view ns, absl::string_view t
 // What Forward requires of an envelope produced elsewhere, as containerd's validateEnvelope.
 absl::Status ValidateForwarded(const Envelope& e) {
   RETURN_IF_ERROR(ValidateNamespaceAndTopic(e.namespace_(), e.topic()));
-  if (!e.has_timestamp() ||
-      (e.timestamp().seconds() == kGoZeroSeconds && e.timestamp().nanos() == 0)) {
+  if (!e.has_timestamp() || api::IsZeroTimestamp(e.timestamp())) {
     return ErrInvalidArgument("timestamp must be set on forwarded event");
   }
   if (!e.has_event()) return ErrInvalidArgument("event must not be nil");
@@ -116,8 +112,7 @@ absl::Status Exchange::Publish(absl::string_view ns, absl::string_view topic,
                                const google::protobuf::Any& event) {
   RETURN_IF_ERROR(ValidateNamespaceAndTopic(ns, topic));
   auto envelope = std::make_shared<Envelope>();
-  *envelope->mutable_timestamp() =
-      google::protobuf::util::TimeUtil::NanosecondsToTimestamp(absl::ToUnixNanos(absl::Now()));
+  *envelope->mutable_timestamp() = api::ToTimestamp(absl::Now());
   envelope->set_namespace_(std::string(ns));
   envelope->set_topic(std::string(topic));
   *envelope->mutable_event() = event;

@@ -8,8 +8,6 @@
 namespace berth::services {
 
 namespace {
-// 0001-01-01T00:00:00Z, Go's zero time.
-constexpr int64_t kGoZeroSeconds = -62135596800;
 
 std::optional<std::string> Header(const grpc::ServerContextBase* ctx, absl::string_view key) {
   const auto& md = ctx->client_metadata();
@@ -45,27 +43,6 @@ grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const absl::S
   grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
   reactor->Finish(ToGrpc(status));
   return reactor;
-}
-
-google::protobuf::Timestamp ToProto(absl::Time t) {
-  google::protobuf::Timestamp ts;
-  int64_t nanos = absl::ToUnixNanos(t);
-  int64_t secs = nanos / 1000000000;
-  int64_t rem = nanos % 1000000000;
-  if (rem < 0) {
-    rem += 1000000000;
-    --secs;
-  }
-  ts.set_seconds(secs);
-  ts.set_nanos(static_cast<int32_t>(rem));
-  return ts;
-}
-
-std::optional<absl::Time> FromProto(const google::protobuf::Timestamp& ts) {
-  if (ts.seconds() <= kGoZeroSeconds || (ts.seconds() == 0 && ts.nanos() == 0)) {
-    return std::nullopt;
-  }
-  return absl::FromUnixSeconds(ts.seconds()) + absl::Nanoseconds(ts.nanos());
 }
 
 google::protobuf::Any ToProto(const metadata::Any& any) {

@@ -1,6 +1,6 @@
 // What every gRPC service shares: the request context (namespace and lease from gRPC metadata),
-// the one mapping of absl::Status to gRPC status, and proto <-> domain conversions of times and
-// Any values. Thread-safety: pure functions.
+// the one mapping of absl::Status to gRPC status, and proto <-> domain conversion of Any values
+// (times: api/time.h). Thread-safety: pure functions.
 #pragma once
 
 #include <grpcpp/grpcpp.h>
@@ -10,9 +10,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/time/time.h"
 #include "google/protobuf/any.pb.h"
-#include "google/protobuf/timestamp.pb.h"
 #include "metadata/types.h"
 
 namespace berth::services {
@@ -36,10 +34,6 @@ grpc::Status ToGrpc(const absl::Status& status);
 
 // Finishes a unary callback call with `status`.
 grpc::ServerUnaryReactor* Finish(grpc::CallbackServerContext* ctx, const absl::Status& status);
-
-google::protobuf::Timestamp ToProto(absl::Time t);
-// Go clients send the zero time.Time as seconds=-62135596800: treat it (and unset) as "no time".
-std::optional<absl::Time> FromProto(const google::protobuf::Timestamp& ts);
 
 google::protobuf::Any ToProto(const metadata::Any& any);
 metadata::Any FromProto(const google::protobuf::Any& any);

@@ -2,6 +2,7 @@
 
 #include "base/log.h"
 #include "github.com/containerd/containerd/api/events/container.pb.h"
+#include "api/time.h"
 #include "services/common.h"
 #include "services/stream_writer.h"
 
@@ -20,8 +21,8 @@ void ContainerToProto(const metadata::Container& in, api::Container* out) {
   if (in.spec) *out->mutable_spec() = ToProto(*in.spec);
   out->set_snapshotter(in.snapshotter);
   out->set_snapshot_key(in.snapshot_key);
-  *out->mutable_created_at() = ToProto(in.created_at);
-  *out->mutable_updated_at() = ToProto(in.updated_at);
+  *out->mutable_created_at() = berth::api::ToTimestamp(in.created_at);
+  *out->mutable_updated_at() = berth::api::ToTimestamp(in.updated_at);
   for (const auto& [name, ext] : in.extensions) (*out->mutable_extensions())[name] = ToProto(ext);
 }
 

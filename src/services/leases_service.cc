@@ -1,5 +1,6 @@
 #include "services/leases_service.h"
 
+#include "api/time.h"
 #include "services/common.h"
 
 namespace berth::services {
@@ -10,7 +11,7 @@ namespace {
 
 void LeaseToProto(const metadata::Lease& in, api::Lease* out) {
   out->set_id(in.id);
-  *out->mutable_created_at() = ToProto(in.created_at);
+  *out->mutable_created_at() = berth::api::ToTimestamp(in.created_at);
   out->mutable_labels()->insert(in.labels.begin(), in.labels.end());
 }
 
