@@ -20,6 +20,23 @@ absl::Status ValidateLabels(const Labels& labels) {
   return absl::OkStatus();
 }
 
+Labels WithoutEmptyValues(const Labels& labels) {
+  Labels out;
+  for (const auto& [k, v] : labels) {
+    if (!v.empty()) out.emplace(k, v);
+  }
+  return out;
+}
+
+void ApplyLabelPath(Labels& labels, const std::string& key, const Labels& from) {
+  auto it = from.find(key);
+  if (it == from.end() || it->second.empty()) {
+    labels.erase(key);
+  } else {
+    labels[key] = it->second;
+  }
+}
+
 std::string LabelsToJson(const Labels& labels) {
   if (labels.empty()) return "{}";
   nlohmann::json j = nlohmann::json::object();

@@ -23,6 +23,14 @@ inline constexpr char kLabelGcExpire[] = "containerd.io/gc.expire";
 absl::Status ValidateLabel(absl::string_view key, absl::string_view value);
 absl::Status ValidateLabels(const Labels& labels);
 
+// `labels` without empty values: containerd never stores those for containers and leases, and
+// an update that sets a label to "" removes it.
+Labels WithoutEmptyValues(const Labels& labels);
+
+// Applies the field-mask path "labels.<key>": copies `key` from `from`, or removes it from
+// `labels` when `from` lacks it or holds "".
+void ApplyLabelPath(Labels& labels, const std::string& key, const Labels& from);
+
 // JSON object of strings, as stored in the metadata database.
 std::string LabelsToJson(const Labels& labels);
 absl::StatusOr<Labels> LabelsFromJson(absl::string_view json);

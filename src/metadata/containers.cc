@@ -31,14 +31,6 @@ absl::Status Validate(const Container& c) {
   return absl::OkStatus();
 }
 
-Labels NonEmpty(const Labels& labels) {
-  Labels out;
-  for (const auto& [k, v] : labels) {
-    if (!v.empty()) out.emplace(k, v);
-  }
-  return out;
-}
-
 void BindAny(Stmt& stmt, int index, const std::optional<Any>& any) {
   if (any) {
     stmt.Bind(index, any->type_url).BindBlob(index + 1, any->value);
@@ -160,7 +152,7 @@ absl::StatusOr<std::vector<Container>> ContainerStore::List(absl::string_view ns
 
 absl::StatusOr<Container> ContainerStore::Create(absl::string_view ns, Container c) {
   RETURN_IF_ERROR(Annotate(Validate(c), "create container failed validation"));
-  c.labels = NonEmpty(c.labels);
+  c.labels = WithoutEmptyValues(c.labels);
   c.created_at = absl::Now();
   c.updated_at = c.created_at;
   RETURN_IF_ERROR(db_->Write([&](Tx& tx) -> absl::Status {
@@ -206,13 +198,7 @@ absl::StatusOr<Container> ContainerStore::Update(absl::string_view ns, const Con
     }
     for (const std::string& path : paths) {
       if (absl::StartsWith(path, "labels.")) {
-        std::string key = path.substr(strlen("labels."));
-        auto it = in.labels.find(key);
-        if (it == in.labels.end() || it->second.empty()) {
-          updated.labels.erase(key);
-        } else {
-          updated.labels[key] = it->second;
-        }
+        ApplyLabelPath(updated.labels, path.substr(strlen("labels.")), in.labels);
       } else if (absl::StartsWith(path, "extensions.")) {
         std::string key = path.substr(strlen("extensions."));
         auto it = in.extensions.find(key);
@@ -222,7 +208,7 @@ absl::StatusOr<Container> ContainerStore::Update(absl::string_view ns, const Con
           updated.extensions[key] = it->second;
         }
       } else if (path == "labels") {
-        updated.labels = NonEmpty(in.labels);
+        updated.labels = WithoutEmptyValues(in.labels);
       } else if (path == "spec") {
         updated.spec = in.spec;
       } else if (path == "extensions") {

@@ -76,10 +76,8 @@ absl::StatusOr<Lease> LeaseStore::Create(absl::string_view ns, absl::string_view
   // them); they never reach the file system here either.
   if (id.empty()) return ErrInvalidArgument("lease id must be provided");
   RETURN_IF_ERROR(Annotate(ValidateLabels(labels), "lease.Labels"));
-  Lease lease{.id = std::string(id), .created_at = absl::Now()};
-  for (const auto& [k, v] : labels) {
-    if (!v.empty()) lease.labels.emplace(k, v);
-  }
+  Lease lease{
+      .id = std::string(id), .created_at = absl::Now(), .labels = WithoutEmptyValues(labels)};
   std::optional<absl::Time> expiry = LeaseExpiry(lease.labels);
   RETURN_IF_ERROR(db_->Write([&](Tx& tx) -> absl::Status {
     RETURN_IF_ERROR(EnsureNamespace(tx, ns));

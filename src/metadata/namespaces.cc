@@ -31,15 +31,6 @@ absl::Status WriteLabels(Tx& tx, absl::string_view name, const Labels& labels) {
   return stmt.Bind(1, name).Bind(2, LabelsToJson(labels)).Exec();
 }
 
-// Drops empty values: containerd treats setting a label to "" as removing it.
-Labels NonEmpty(const Labels& labels) {
-  Labels out;
-  for (const auto& [k, v] : labels) {
-    if (!v.empty()) out.emplace(k, v);
-  }
-  return out;
-}
-
 absl::Status ValidateNamespaceLabels(const Labels& labels) {
   return Annotate(ValidateLabels(labels), "namespace.Labels");
 }
@@ -102,18 +93,12 @@ absl::StatusOr<Namespace> NamespaceStore::Update(const Namespace& ns,
     RETURN_IF_ERROR(EnsureNamespace(tx, ns.name));
     Labels labels;
     if (paths.empty()) {
-      labels = NonEmpty(ns.labels);
+      labels = WithoutEmptyValues(ns.labels);
     } else {
       ASSIGN_OR_RETURN(std::optional<Labels> existing, ReadLabels(tx, ns.name));
       if (existing) labels = std::move(*existing);
       for (const std::string& path : paths) {
-        std::string key = path.substr(strlen("labels."));
-        auto it = ns.labels.find(key);
-        if (it == ns.labels.end() || it->second.empty()) {
-          labels.erase(key);
-        } else {
-          labels[key] = it->second;
-        }
+        ApplyLabelPath(labels, path.substr(strlen("labels.")), ns.labels);
       }
     }
     RETURN_IF_ERROR(WriteLabels(tx, ns.name, labels));
