@@ -17,7 +17,7 @@
 #include "base/filters.h"
 #include "base/status.h"
 #include "content/digester.h"
-#include "content/fs_ops.h"
+#include "sys/file.h"
 #include "sys/fs.h"
 
 namespace berth::content {
@@ -64,7 +64,7 @@ std::string TimeText(absl::Time t) {
   return absl::FormatTime(absl::RFC3339_full, t, absl::UTCTimeZone());
 }
 absl::StatusOr<absl::Time> ReadTimeFile(const std::string& path) {
-  ASSIGN_OR_RETURN(std::string text, fsops::ReadFile(path));
+  ASSIGN_OR_RETURN(std::string text, sys::ReadFile(path));
   absl::Time t;
   std::string err;
   if (!absl::ParseTime(absl::RFC3339_full, absl::StripAsciiWhitespace(text), &t, &err)) {
@@ -75,7 +75,7 @@ absl::StatusOr<absl::Time> ReadTimeFile(const std::string& path) {
 
 absl::Time Mtime(const struct stat& st) { return absl::TimeFromTimespec(st.st_mtim); }
 
-bool Exists(const std::string& path) { return fsops::Stat(path).ok(); }
+bool Exists(const std::string& path) { return sys::Stat(path).ok(); }
 
 class LocalWriter : public Writer {
  public:
@@ -93,7 +93,7 @@ class LocalWriter : public Writer {
 
   absl::Status Write(absl::string_view data) override {
     RETURN_IF_ERROR(CheckOpen());
-    RETURN_IF_ERROR(fsops::WriteAll(fd_.get(), data, DataPath()));
+    RETURN_IF_ERROR(sys::WriteAll(fd_.get(), data, DataPath()));
     digester_->Update(data);
     status_.offset += static_cast<int64_t>(data.size());
     status_.updated_at = absl::Now();
@@ -121,8 +121,8 @@ class LocalWriter : public Writer {
                       const Labels& labels) override {
     if (!fd_.valid()) return ErrFailedPrecondition("cannot commit on closed writer");
     RETURN_IF_ERROR(ValidateLabels(labels));
-    RETURN_IF_ERROR(fsops::Fsync(fd_.get(), DataPath()));
-    ASSIGN_OR_RETURN(struct stat st, fsops::FStat(fd_.get(), DataPath()));
+    RETURN_IF_ERROR(sys::Fsync(fd_.get(), DataPath()));
+    ASSIGN_OR_RETURN(struct stat st, sys::FStat(fd_.get(), DataPath()));
     // As containerd: the file is closed even when verification fails; the ingest stays on disk
     // and a new Writer on the ref resumes it.
     fd_.reset();
@@ -134,11 +134,11 @@ class LocalWriter : public Writer {
     }
     berth::Digest dgst = digester_->Current();
     std::string target = BlobPathIn(root_, dgst);
-    std::string parent = fsops::Dirname(target);
+    std::string parent = sys::Dirname(target);
     absl::Status result = sys::MakeDirs(parent, kDirMode);
     if (result.ok() && Exists(target)) {
       result = ErrAlreadyExists(absl::StrCat("content ", dgst.str()));
-      if (absl::Status rm = fsops::RemoveAll(dir_); !rm.ok()) result = rm;
+      if (absl::Status rm = sys::RemoveAll(dir_); !rm.ok()) result = rm;
     } else if (result.ok()) {
       result = Place(dgst, target, parent, labels);
     }
@@ -188,21 +188,21 @@ class LocalWriter : public Writer {
     // Labels go first so that a visible blob always has them; a failed rename takes them back.
     std::string lpath = LabelsPathIn(root_, dgst);
     if (!labels.empty()) {
-      RETURN_IF_ERROR(sys::MakeDirs(fsops::Dirname(lpath), kDirMode));
-      RETURN_IF_ERROR(fsops::WriteFileAtomic(lpath, LabelsToJson(labels), 0644));
+      RETURN_IF_ERROR(sys::MakeDirs(sys::Dirname(lpath), kDirMode));
+      RETURN_IF_ERROR(sys::WriteFileAtomic(lpath, LabelsToJson(labels), 0644));
     }
-    if (absl::Status renamed = fsops::Rename(DataPath(), target); !renamed.ok()) {
-      if (!labels.empty()) (void)fsops::RemoveAll(lpath);
+    if (absl::Status renamed = sys::Rename(DataPath(), target); !renamed.ok()) {
+      if (!labels.empty()) (void)sys::RemoveAll(lpath);
       return renamed;
     }
-    RETURN_IF_ERROR(fsops::FsyncDir(parent));
+    RETURN_IF_ERROR(sys::FsyncDir(parent));
     // Blobs are immutable; a failure here leaves a correct, committed blob.
     (void)sys::Chmod(target, 0444);
-    return fsops::RemoveAll(dir_);
+    return sys::RemoveAll(dir_);
   }
 
   absl::Status PersistUpdatedAt() {
-    return fsops::WriteFile(absl::StrCat(dir_, "/updatedat"), TimeText(status_.updated_at), 0644);
+    return sys::WriteFile(absl::StrCat(dir_, "/updatedat"), TimeText(status_.updated_at), 0644);
   }
 
   void Release() {
@@ -244,17 +244,17 @@ std::string LocalStore::IngestPath(const std::string& ref) const {
 absl::StatusOr<Labels> LocalStore::ReadLabels(const berth::Digest& digest,
                                               absl::Time* labels_mtime) const {
   std::string path = LabelsPath(digest);
-  absl::StatusOr<struct stat> st = fsops::Stat(path);
+  absl::StatusOr<struct stat> st = sys::Stat(path);
   if (absl::IsNotFound(st.status())) return Labels();
   RETURN_IF_ERROR(st.status());
   *labels_mtime = Mtime(*st);
-  ASSIGN_OR_RETURN(std::string json, fsops::ReadFile(path));
+  ASSIGN_OR_RETURN(std::string json, sys::ReadFile(path));
   return LabelsFromJson(json);
 }
 
 absl::StatusOr<content::Info> LocalStore::InfoFromPath(const berth::Digest& digest,
                                                        const std::string& path) const {
-  absl::StatusOr<struct stat> st = fsops::Stat(path);
+  absl::StatusOr<struct stat> st = sys::Stat(path);
   if (absl::IsNotFound(st.status())) return BlobNotFound(digest);
   RETURN_IF_ERROR(st.status());
   absl::Time labels_mtime = absl::InfinitePast();
@@ -298,10 +298,10 @@ absl::StatusOr<content::Info> LocalStore::Update(const content::Info& info,
   RETURN_IF_ERROR(ValidateLabels(labels));
   std::string lpath = LabelsPath(info.digest);
   if (labels.empty()) {
-    RETURN_IF_ERROR(fsops::RemoveAll(lpath));
+    RETURN_IF_ERROR(sys::RemoveAll(lpath));
   } else {
-    RETURN_IF_ERROR(sys::MakeDirs(fsops::Dirname(lpath), kDirMode));
-    RETURN_IF_ERROR(fsops::WriteFileAtomic(lpath, LabelsToJson(labels), 0644));
+    RETURN_IF_ERROR(sys::MakeDirs(sys::Dirname(lpath), kDirMode));
+    RETURN_IF_ERROR(sys::WriteFileAtomic(lpath, LabelsToJson(labels), 0644));
   }
   ASSIGN_OR_RETURN(content::Info updated, Info(info.digest));
   // An emptied label set has no sidecar to date the change.
@@ -312,12 +312,12 @@ absl::StatusOr<content::Info> LocalStore::Update(const content::Info& info,
 absl::Status LocalStore::Walk(const WalkFn& fn, std::span<const std::string> filters_in) {
   ASSIGN_OR_RETURN(filters::Filter filter, filters::ParseAll(filters_in));
   std::string blobs = absl::StrCat(root_, "/blobs");
-  ASSIGN_OR_RETURN(std::vector<std::string> algs, fsops::ListDir(blobs));
+  ASSIGN_OR_RETURN(std::vector<std::string> algs, sys::ListDir(blobs));
   for (const std::string& alg : algs) {
     std::string dir = absl::StrCat(blobs, "/", alg);
-    absl::StatusOr<struct stat> st = fsops::Stat(dir);
+    absl::StatusOr<struct stat> st = sys::Stat(dir);
     if (st.ok() && !S_ISDIR(st->st_mode)) continue;  // a stray file, not an algorithm
-    ASSIGN_OR_RETURN(std::vector<std::string> names, fsops::ListDir(dir));
+    ASSIGN_OR_RETURN(std::vector<std::string> names, sys::ListDir(dir));
     for (const std::string& name : names) {
       // Anything that is not a valid digest (a stray file, an unknown algorithm) is skipped, as
       // containerd does.
@@ -342,20 +342,20 @@ absl::Status LocalStore::Walk(const WalkFn& fn, std::span<const std::string> fil
 }
 
 absl::Status LocalStore::Delete(const berth::Digest& digest) {
-  absl::Status st = fsops::Unlink(BlobPath(digest));
+  absl::Status st = sys::Unlink(BlobPath(digest));
   if (absl::IsNotFound(st)) return BlobNotFound(digest);
   RETURN_IF_ERROR(st);
-  return fsops::RemoveAll(LabelsPath(digest));
+  return sys::RemoveAll(LabelsPath(digest));
 }
 
 absl::StatusOr<std::string> LocalStore::ReadAt(const berth::Digest& digest, int64_t offset,
                                                size_t size) {
   if (offset < 0) return ErrInvalidArgument(absl::StrCat("negative offset ", offset));
   std::string path = BlobPath(digest);
-  absl::StatusOr<sys::UniqueFd> fd = fsops::Open(path, O_RDONLY);
+  absl::StatusOr<sys::UniqueFd> fd = sys::Open(path, O_RDONLY);
   if (absl::IsNotFound(fd.status())) return BlobNotFound(digest);
   RETURN_IF_ERROR(fd.status());
-  return fsops::ReadAt(fd->get(), offset, size, path);
+  return sys::ReadAt(fd->get(), offset, size, path);
 }
 
 absl::StatusOr<std::unique_ptr<content::Writer>> LocalStore::Writer(
@@ -382,7 +382,7 @@ absl::StatusOr<std::unique_ptr<content::Writer>> LocalStore::Writer(
   auto digester = std::make_unique<Digester>();
   content::Status status;
   bool resumed = false;
-  absl::Status mk = fsops::Mkdir(dir, kDirMode);
+  absl::Status mk = sys::Mkdir(dir, kDirMode);
   if (absl::IsAlreadyExists(mk)) {
     absl::StatusOr<content::Status> prior = StatusFromDir(dir);
     absl::Status usable = prior.status();
@@ -397,10 +397,10 @@ absl::StatusOr<std::unique_ptr<content::Writer>> LocalStore::Writer(
     }
     if (usable.ok()) {
       // No resumable hash state is kept on disk: re-read what was written.
-      ASSIGN_OR_RETURN(sys::UniqueFd in, fsops::Open(data, O_RDONLY));
+      ASSIGN_OR_RETURN(sys::UniqueFd in, sys::Open(data, O_RDONLY));
       int64_t offset = 0;
       for (;;) {
-        ASSIGN_OR_RETURN(std::string chunk, fsops::ReadAt(in.get(), offset, kReadChunk, data));
+        ASSIGN_OR_RETURN(std::string chunk, sys::ReadAt(in.get(), offset, kReadChunk, data));
         if (chunk.empty()) break;
         digester->Update(chunk);
         offset += static_cast<int64_t>(chunk.size());
@@ -411,8 +411,8 @@ absl::StatusOr<std::unique_ptr<content::Writer>> LocalStore::Writer(
       resumed = true;
     } else {
       // As containerd: an unreadable ingest is started afresh.
-      RETURN_IF_ERROR(fsops::RemoveAll(dir));
-      RETURN_IF_ERROR(fsops::Mkdir(dir, kDirMode));
+      RETURN_IF_ERROR(sys::RemoveAll(dir));
+      RETURN_IF_ERROR(sys::Mkdir(dir, kDirMode));
     }
   } else {
     RETURN_IF_ERROR(mk);
@@ -421,15 +421,15 @@ absl::StatusOr<std::unique_ptr<content::Writer>> LocalStore::Writer(
     absl::Time now = absl::Now();
     status = content::Status{
         .ref = ref, .offset = 0, .total = total, .started_at = now, .updated_at = now};
-    RETURN_IF_ERROR(fsops::WriteFile(absl::StrCat(dir, "/ref"), ref, 0644));
-    RETURN_IF_ERROR(fsops::WriteFile(absl::StrCat(dir, "/startedat"), TimeText(now), 0644));
-    RETURN_IF_ERROR(fsops::WriteFile(absl::StrCat(dir, "/updatedat"), TimeText(now), 0644));
+    RETURN_IF_ERROR(sys::WriteFile(absl::StrCat(dir, "/ref"), ref, 0644));
+    RETURN_IF_ERROR(sys::WriteFile(absl::StrCat(dir, "/startedat"), TimeText(now), 0644));
+    RETURN_IF_ERROR(sys::WriteFile(absl::StrCat(dir, "/updatedat"), TimeText(now), 0644));
     if (total > 0) {
-      RETURN_IF_ERROR(fsops::WriteFile(absl::StrCat(dir, "/total"), absl::StrCat(total), 0644));
+      RETURN_IF_ERROR(sys::WriteFile(absl::StrCat(dir, "/total"), absl::StrCat(total), 0644));
     }
   }
   status.expected = expected;
-  ASSIGN_OR_RETURN(sys::UniqueFd fd, fsops::Open(data, O_WRONLY | O_CREAT | O_APPEND, 0644));
+  ASSIGN_OR_RETURN(sys::UniqueFd fd, sys::Open(data, O_WRONLY | O_CREAT | O_APPEND, 0644));
   ok = true;
   return std::unique_ptr<content::Writer>(new LocalWriter(
       root_, locks_, std::move(status), std::move(dir), std::move(fd), std::move(digester)));
@@ -437,14 +437,14 @@ absl::StatusOr<std::unique_ptr<content::Writer>> LocalStore::Writer(
 
 absl::StatusOr<content::Status> LocalStore::StatusFromDir(const std::string& dir) const {
   content::Status status;
-  ASSIGN_OR_RETURN(status.ref, fsops::ReadFile(absl::StrCat(dir, "/ref")));
-  ASSIGN_OR_RETURN(struct stat st, fsops::Stat(absl::StrCat(dir, "/data")));
+  ASSIGN_OR_RETURN(status.ref, sys::ReadFile(absl::StrCat(dir, "/ref")));
+  ASSIGN_OR_RETURN(struct stat st, sys::Stat(absl::StrCat(dir, "/data")));
   status.offset = static_cast<int64_t>(st.st_size);
   ASSIGN_OR_RETURN(status.started_at, ReadTimeFile(absl::StrCat(dir, "/startedat")));
   ASSIGN_OR_RETURN(status.updated_at, ReadTimeFile(absl::StrCat(dir, "/updatedat")));
   // The updatedat file is written on open and close; writes in between show in data's mtime.
   status.updated_at = std::max(status.updated_at, Mtime(st));
-  absl::StatusOr<std::string> total = fsops::ReadFile(absl::StrCat(dir, "/total"));
+  absl::StatusOr<std::string> total = sys::ReadFile(absl::StrCat(dir, "/total"));
   if (total.ok()) {
     if (!absl::SimpleAtoi(absl::StripAsciiWhitespace(*total), &status.total)) {
       return absl::DataLossError(absl::StrCat("invalid total in ", dir));
@@ -466,7 +466,7 @@ absl::StatusOr<std::vector<content::Status>> LocalStore::ListStatuses(
     std::span<const std::string> filters_in) {
   ASSIGN_OR_RETURN(filters::Filter filter, filters::ParseAll(filters_in));
   std::string ingest = absl::StrCat(root_, "/ingest");
-  ASSIGN_OR_RETURN(std::vector<std::string> names, fsops::ListDir(ingest));
+  ASSIGN_OR_RETURN(std::vector<std::string> names, sys::ListDir(ingest));
   std::vector<content::Status> out;
   for (const std::string& name : names) {
     absl::StatusOr<content::Status> status = StatusFromDir(absl::StrCat(ingest, "/", name));
@@ -487,7 +487,7 @@ absl::StatusOr<std::vector<content::Status>> LocalStore::ListStatuses(
 absl::Status LocalStore::Abort(const std::string& ref) {
   std::string dir = IngestPath(ref);
   if (!Exists(dir)) return IngestNotFound(ref);
-  return fsops::RemoveAll(dir);
+  return sys::RemoveAll(dir);
 }
 
 }  // namespace berth::content

@@ -1,4 +1,4 @@
-#include "content/fs_ops.h"
+#include "sys/file.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -10,10 +10,10 @@
 #include "absl/strings/str_cat.h"
 #include "base/status.h"
 
-namespace berth::content::fsops {
+namespace berth::sys {
 
-absl::StatusOr<sys::UniqueFd> Open(const std::string& path, int flags, mode_t mode) {
-  sys::UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC, mode));
+absl::StatusOr<UniqueFd> Open(const std::string& path, int flags, mode_t mode) {
+  UniqueFd fd(::open(path.c_str(), flags | O_CLOEXEC, mode));
   if (!fd.valid()) return ErrnoError(errno, absl::StrCat("open ", path));
   return fd;
 }
@@ -60,7 +60,7 @@ absl::StatusOr<std::string> ReadAt(int fd, int64_t offset, size_t size,
 }
 
 absl::StatusOr<std::string> ReadFile(const std::string& path) {
-  ASSIGN_OR_RETURN(sys::UniqueFd fd, Open(path, O_RDONLY));
+  ASSIGN_OR_RETURN(UniqueFd fd, Open(path, O_RDONLY));
   std::string out;
   char buf[4096];
   for (;;) {
@@ -76,14 +76,14 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 }
 
 absl::Status WriteFile(const std::string& path, absl::string_view data, mode_t mode) {
-  ASSIGN_OR_RETURN(sys::UniqueFd fd, Open(path, O_WRONLY | O_CREAT | O_TRUNC, mode));
+  ASSIGN_OR_RETURN(UniqueFd fd, Open(path, O_WRONLY | O_CREAT | O_TRUNC, mode));
   return WriteAll(fd.get(), data, path);
 }
 
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode) {
   std::string tmp = absl::StrCat(path, ".tmp-", ::getpid());
   {
-    ASSIGN_OR_RETURN(sys::UniqueFd fd, Open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
+    ASSIGN_OR_RETURN(UniqueFd fd, Open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
     absl::Status st = WriteAll(fd.get(), data, tmp);
     if (st.ok()) st = Fsync(fd.get(), tmp);
     if (!st.ok()) {
@@ -104,7 +104,7 @@ absl::Status Fsync(int fd, const std::string& path_for_errors) {
 }
 
 absl::Status FsyncDir(const std::string& dir) {
-  ASSIGN_OR_RETURN(sys::UniqueFd fd, Open(dir, O_RDONLY | O_DIRECTORY));
+  ASSIGN_OR_RETURN(UniqueFd fd, Open(dir, O_RDONLY | O_DIRECTORY));
   return Fsync(fd.get(), dir);
 }
 
@@ -168,4 +168,4 @@ std::string Dirname(const std::string& path) {
   return path.substr(0, slash);
 }
 
-}  // namespace berth::content::fsops
+}  // namespace berth::sys

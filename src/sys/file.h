@@ -1,8 +1,7 @@
-// Small syscall helpers private to the content store: whole-file reads and writes, atomic
-// replacement, fsync of files and directories, recursive removal. Errors carry the path and keep
+// File helpers: open/stat, whole-file reads and writes, atomic replacement, fsync of files and
+// directories, rename/unlink, recursive removal, directory listing. Errors carry the path and keep
 // errno's class (ENOENT -> NotFound, EEXIST -> AlreadyExists, ...) via ErrnoError.
-//
-// TODO: move to sys/ when a second user appears (the project keeps syscalls in sys/).
+
 // Thread-safety: pure functions over the file system.
 #pragma once
 
@@ -17,7 +16,7 @@
 #include "absl/strings/string_view.h"
 #include "sys/unique_fd.h"
 
-namespace berth::content::fsops {
+namespace berth::sys {
 
 absl::StatusOr<sys::UniqueFd> Open(const std::string& path, int flags, mode_t mode = 0);
 absl::StatusOr<struct stat> Stat(const std::string& path);
@@ -50,4 +49,4 @@ absl::StatusOr<std::vector<std::string>> ListDir(const std::string& dir);
 
 std::string Dirname(const std::string& path);
 
-}  // namespace berth::content::fsops
+}  // namespace berth::sys
