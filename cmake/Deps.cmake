@@ -4,6 +4,8 @@
 #                  and OpenSSL's footprint are not needed) + protobuf
 #   berth::sqlite  SQLite
 #   berth::re2     RE2
+#   berth::archive libarchive (always shared: its static archive would drag in every codec and
+#                  ACL library it was built with; berthd maps it only while layers are applied)
 #
 # With BERTH_STATIC_DEPS (default ON) every binary links these and abseil from Debian's static
 # archives, with -static-libstdc++ and --gc-sections: an idle berthd then maps only the code it
@@ -17,6 +19,9 @@ add_library(berth_re2 INTERFACE)
 add_library(berth::grpc ALIAS berth_grpc)
 add_library(berth::sqlite ALIAS berth_sqlite)
 add_library(berth::re2 ALIAS berth_re2)
+add_library(berth_archive_dep INTERFACE)
+add_library(berth::archive ALIAS berth_archive_dep)
+target_link_libraries(berth_archive_dep INTERFACE LibArchive::LibArchive)
 
 if(BERTH_STATIC_DEPS)
   # Point every abseil imported target at its static archive; abseil's own dependency graph

@@ -8,13 +8,15 @@ packages=(
   # build
   cmake ninja-build ccache g++ clang pkg-config
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev
-  libsqlite3-dev libssl-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev
+  libsqlite3-dev libssl-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libarchive-dev
   libgtest-dev libgmock-dev
   # containerd's API definitions, read at build time
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev
   golang-github-gogo-googleapis-dev golang-github-containerd-cgroups-dev
   # runtime and test peers: the real ctr/containerd, dockerd, runc
-  containerd runc docker.io uuid-runtime procps sqlite3 psmisc jq bc
+  containerd runc crun docker.io uuid-runtime procps sqlite3 psmisc jq bc
+  # the test images are built from busybox-static; zstd and xz for compressed layers
+  busybox-static zstd xz-utils
 )
 
 missing=()

@@ -33,8 +33,8 @@ absl::Status Daemon::Init() {
   lock_fd_ = lock.release();
 
   ASSIGN_OR_RETURN(store_, metadata::Store::Open(config_.root, config_.metadata.sync == "full"
-                                                                   ? metadata::Sync::kFull
-                                                                   : metadata::Sync::kNormal));
+                                                                   ? sqlite::Sync::kFull
+                                                                   : sqlite::Sync::kNormal));
   reaper_ = std::make_unique<metadata::LeaseReaper>(&store_->leases());
 
   for (const Builtin& b : Builtins()) {

@@ -31,7 +31,7 @@ absl::Status Validate(const Container& c) {
   return absl::OkStatus();
 }
 
-void BindAny(Stmt& stmt, int index, const std::optional<Any>& any) {
+void BindAny(sqlite::Stmt& stmt, int index, const std::optional<Any>& any) {
   if (any) {
     stmt.Bind(index, any->type_url).BindBlob(index + 1, any->value);
   } else {
@@ -39,13 +39,13 @@ void BindAny(Stmt& stmt, int index, const std::optional<Any>& any) {
   }
 }
 
-std::optional<Any> ColumnAny(const Stmt& stmt, int column) {
+std::optional<Any> ColumnAny(const sqlite::Stmt& stmt, int column) {
   if (stmt.IsNull(column)) return std::nullopt;
   return Any{.type_url = stmt.Text(column), .value = stmt.Blob(column + 1)};
 }
 
 // Reads one row selected with kColumns.
-absl::StatusOr<Container> ReadRow(const Stmt& stmt) {
+absl::StatusOr<Container> ReadRow(const sqlite::Stmt& stmt) {
   Container c;
   c.id = stmt.Text(0);
   ASSIGN_OR_RETURN(c.labels, LabelsFromJson(stmt.Text(1)));
@@ -60,8 +60,8 @@ absl::StatusOr<Container> ReadRow(const Stmt& stmt) {
   return c;
 }
 
-absl::Status ReadExtensions(Tx& tx, absl::string_view ns, Container& c) {
-  ASSIGN_OR_RETURN(Stmt stmt, tx.Prepare("SELECT name, type_url, value FROM container_extensions "
+absl::Status ReadExtensions(sqlite::Tx& tx, absl::string_view ns, Container& c) {
+  ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx.Prepare("SELECT name, type_url, value FROM container_extensions "
                                          "WHERE namespace = ?1 AND container = ?2"));
   stmt.Bind(1, ns).Bind(2, c.id);
   for (;;) {
@@ -71,12 +71,12 @@ absl::Status ReadExtensions(Tx& tx, absl::string_view ns, Container& c) {
   }
 }
 
-absl::Status WriteExtensions(Tx& tx, absl::string_view ns, const Container& c) {
-  ASSIGN_OR_RETURN(Stmt del, tx.Prepare("DELETE FROM container_extensions "
+absl::Status WriteExtensions(sqlite::Tx& tx, absl::string_view ns, const Container& c) {
+  ASSIGN_OR_RETURN(sqlite::Stmt del, tx.Prepare("DELETE FROM container_extensions "
                                         "WHERE namespace = ?1 AND container = ?2"));
   RETURN_IF_ERROR(del.Bind(1, ns).Bind(2, c.id).Exec());
   for (const auto& [name, ext] : c.extensions) {
-    ASSIGN_OR_RETURN(Stmt ins, tx.Prepare("INSERT INTO container_extensions(namespace, container, "
+    ASSIGN_OR_RETURN(sqlite::Stmt ins, tx.Prepare("INSERT INTO container_extensions(namespace, container, "
                                           "name, type_url, value) VALUES(?1, ?2, ?3, ?4, ?5)"));
     RETURN_IF_ERROR(
         ins.Bind(1, ns).Bind(2, c.id).Bind(3, name).Bind(4, ext.type_url).BindBlob(5, ext.value)
@@ -85,10 +85,10 @@ absl::Status WriteExtensions(Tx& tx, absl::string_view ns, const Container& c) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::optional<Container>> Find(Tx& tx, absl::string_view ns, absl::string_view id) {
+absl::StatusOr<std::optional<Container>> Find(sqlite::Tx& tx, absl::string_view ns, absl::string_view id) {
   static const std::string sql =
       absl::StrCat("SELECT ", kColumns, " FROM containers WHERE namespace = ?1 AND id = ?2");
-  ASSIGN_OR_RETURN(Stmt stmt, tx.Prepare(sql));
+  ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx.Prepare(sql));
   stmt.Bind(1, ns).Bind(2, id);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<Container>();
@@ -119,7 +119,7 @@ filters::Adaptor Adapt(const Container& c) {
 
 absl::StatusOr<Container> ContainerStore::Get(absl::string_view ns, absl::string_view id) {
   std::optional<Container> found;
-  RETURN_IF_ERROR(db_->Read([&](Tx& tx) -> absl::Status {
+  RETURN_IF_ERROR(db_->Read([&](sqlite::Tx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(found, Find(tx, ns, id));
     return absl::OkStatus();
   }));
@@ -133,10 +133,10 @@ absl::StatusOr<std::vector<Container>> ContainerStore::List(absl::string_view ns
                                                             std::span<const std::string> fs) {
   ASSIGN_OR_RETURN(filters::Filter filter, filters::ParseAll(fs));
   std::vector<Container> out;
-  RETURN_IF_ERROR(db_->Read([&](Tx& tx) -> absl::Status {
+  RETURN_IF_ERROR(db_->Read([&](sqlite::Tx& tx) -> absl::Status {
     static const std::string sql =
         absl::StrCat("SELECT ", kColumns, " FROM containers WHERE namespace = ?1 ORDER BY id");
-    ASSIGN_OR_RETURN(Stmt stmt, tx.Prepare(sql));
+    ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx.Prepare(sql));
     stmt.Bind(1, ns);
     for (;;) {
       ASSIGN_OR_RETURN(bool row, stmt.Step());
@@ -155,10 +155,10 @@ absl::StatusOr<Container> ContainerStore::Create(absl::string_view ns, Container
   c.labels = WithoutEmptyValues(c.labels);
   c.created_at = absl::Now();
   c.updated_at = c.created_at;
-  RETURN_IF_ERROR(db_->Write([&](Tx& tx) -> absl::Status {
+  RETURN_IF_ERROR(db_->Write([&](sqlite::Tx& tx) -> absl::Status {
     RETURN_IF_ERROR(EnsureNamespace(tx, ns));
     ASSIGN_OR_RETURN(
-        Stmt stmt,
+        sqlite::Stmt stmt,
         tx.Prepare("INSERT OR IGNORE INTO containers(namespace, id, labels, image, runtime_name, "
                    "runtime_options_type, runtime_options, spec_type, spec, snapshotter, "
                    "snapshot_key, created_at, updated_at) "
@@ -180,7 +180,7 @@ absl::StatusOr<Container> ContainerStore::Update(absl::string_view ns, const Con
                                                  const std::vector<std::string>& paths_in) {
   if (in.id.empty()) return ErrInvalidArgument("must specify a container id");
   Container updated;
-  RETURN_IF_ERROR(db_->Write([&](Tx& tx) -> absl::Status {
+  RETURN_IF_ERROR(db_->Write([&](sqlite::Tx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(std::optional<Container> found, Find(tx, ns, in.id));
     if (!found) return ErrNotFound(absl::StrCat("container \"", in.id, "\""));
     updated = std::move(*found);
@@ -225,7 +225,7 @@ absl::StatusOr<Container> ContainerStore::Update(absl::string_view ns, const Con
     RETURN_IF_ERROR(Annotate(Validate(updated), "update failed validation"));
     updated.updated_at = absl::Now();
 
-    ASSIGN_OR_RETURN(Stmt stmt,
+    ASSIGN_OR_RETURN(sqlite::Stmt stmt,
                      tx.Prepare("UPDATE containers SET labels = ?3, image = ?4, spec_type = ?5, "
                                 "spec = ?6, snapshot_key = ?7, updated_at = ?8 "
                                 "WHERE namespace = ?1 AND id = ?2"));
@@ -240,8 +240,8 @@ absl::StatusOr<Container> ContainerStore::Update(absl::string_view ns, const Con
 }
 
 absl::Status ContainerStore::Delete(absl::string_view ns, absl::string_view id) {
-  return db_->Write([&](Tx& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(Stmt stmt,
+  return db_->Write([&](sqlite::Tx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(sqlite::Stmt stmt,
                      tx.Prepare("DELETE FROM containers WHERE namespace = ?1 AND id = ?2"));
     RETURN_IF_ERROR(stmt.Bind(1, ns).Bind(2, id).Exec());
     if (tx.Changes() == 0) return ErrNotFound(absl::StrCat("container ", id));

@@ -1,6 +1,6 @@
 // Containers: metadata records (no running state; tasks are the runtime's). Semantics follow
 // containerd's container store: validation, immutable fields, field-mask updates.
-// Thread-safety: as Database.
+// Thread-safety: as sqlite::Database.
 #pragma once
 
 #include <span>
@@ -9,14 +9,14 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "metadata/db.h"
+#include "sqlite/db.h"
 #include "metadata/types.h"
 
 namespace berth::metadata {
 
 class ContainerStore {
  public:
-  explicit ContainerStore(Database* db) : db_(db) {}
+  explicit ContainerStore(sqlite::Database* db) : db_(db) {}
 
   // NotFound `container "x" in namespace "ns": not found`.
   absl::StatusOr<Container> Get(absl::string_view ns, absl::string_view id);
@@ -35,7 +35,7 @@ class ContainerStore {
   absl::Status Delete(absl::string_view ns, absl::string_view id);
 
  private:
-  Database* db_;
+  sqlite::Database* db_;
 };
 
 }  // namespace berth::metadata

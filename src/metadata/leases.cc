@@ -17,8 +17,8 @@ absl::Status LeaseNotFound(absl::string_view id) {
   return ErrNotFound(absl::StrCat("lease \"", id, "\""));
 }
 
-absl::StatusOr<bool> Exists(Tx& tx, absl::string_view ns, absl::string_view id) {
-  ASSIGN_OR_RETURN(Stmt stmt,
+absl::StatusOr<bool> Exists(sqlite::Tx& tx, absl::string_view ns, absl::string_view id) {
+  ASSIGN_OR_RETURN(sqlite::Stmt stmt,
                    tx.Prepare("SELECT 1 FROM leases WHERE namespace = ?1 AND id = ?2"));
   stmt.Bind(1, ns).Bind(2, id);
   return stmt.Step();
@@ -79,9 +79,9 @@ absl::StatusOr<Lease> LeaseStore::Create(absl::string_view ns, absl::string_view
   Lease lease{
       .id = std::string(id), .created_at = absl::Now(), .labels = WithoutEmptyValues(labels)};
   std::optional<absl::Time> expiry = LeaseExpiry(lease.labels);
-  RETURN_IF_ERROR(db_->Write([&](Tx& tx) -> absl::Status {
+  RETURN_IF_ERROR(db_->Write([&](sqlite::Tx& tx) -> absl::Status {
     RETURN_IF_ERROR(EnsureNamespace(tx, ns));
-    ASSIGN_OR_RETURN(Stmt stmt,
+    ASSIGN_OR_RETURN(sqlite::Stmt stmt,
                      tx.Prepare("INSERT OR IGNORE INTO leases(namespace, id, labels, created_at, "
                                 "expires_at) VALUES(?1, ?2, ?3, ?4, ?5)"));
     stmt.Bind(1, ns).Bind(2, id).Bind(3, LabelsToJson(lease.labels));
@@ -99,8 +99,8 @@ absl::StatusOr<Lease> LeaseStore::Create(absl::string_view ns, absl::string_view
 }
 
 absl::Status LeaseStore::Delete(absl::string_view ns, absl::string_view id) {
-  return db_->Write([&](Tx& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(Stmt stmt, tx.Prepare("DELETE FROM leases WHERE namespace = ?1 AND id = ?2"));
+  return db_->Write([&](sqlite::Tx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx.Prepare("DELETE FROM leases WHERE namespace = ?1 AND id = ?2"));
     RETURN_IF_ERROR(stmt.Bind(1, ns).Bind(2, id).Exec());
     if (tx.Changes() == 0) return LeaseNotFound(id);
     return absl::OkStatus();
@@ -111,8 +111,8 @@ absl::StatusOr<std::vector<Lease>> LeaseStore::List(absl::string_view ns,
                                                     std::span<const std::string> fs) {
   ASSIGN_OR_RETURN(filters::Filter filter, filters::ParseAll(fs));
   std::vector<Lease> out;
-  RETURN_IF_ERROR(db_->Read([&](Tx& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(Stmt stmt, tx.Prepare("SELECT id, labels, created_at FROM leases "
+  RETURN_IF_ERROR(db_->Read([&](sqlite::Tx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx.Prepare("SELECT id, labels, created_at FROM leases "
                                            "WHERE namespace = ?1 ORDER BY created_at, id"));
     stmt.Bind(1, ns);
     for (;;) {
@@ -139,10 +139,10 @@ absl::StatusOr<std::vector<Lease>> LeaseStore::List(absl::string_view ns,
 absl::Status LeaseStore::AddResource(absl::string_view ns, absl::string_view id,
                                      const LeaseResource& r) {
   ASSIGN_OR_RETURN(LeaseResource resource, ParseResource(r));
-  return db_->Write([&](Tx& tx) -> absl::Status {
+  return db_->Write([&](sqlite::Tx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(bool exists, Exists(tx, ns, id));
     if (!exists) return LeaseNotFound(id);
-    ASSIGN_OR_RETURN(Stmt stmt, tx.Prepare("INSERT OR IGNORE INTO lease_resources(namespace, "
+    ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx.Prepare("INSERT OR IGNORE INTO lease_resources(namespace, "
                                            "lease, type, id) VALUES(?1, ?2, ?3, ?4)"));
     return stmt.Bind(1, ns).Bind(2, id).Bind(3, resource.type).Bind(4, resource.id).Exec();
   });
@@ -151,10 +151,10 @@ absl::Status LeaseStore::AddResource(absl::string_view ns, absl::string_view id,
 absl::Status LeaseStore::DeleteResource(absl::string_view ns, absl::string_view id,
                                         const LeaseResource& r) {
   ASSIGN_OR_RETURN(LeaseResource resource, ParseResource(r));
-  return db_->Write([&](Tx& tx) -> absl::Status {
+  return db_->Write([&](sqlite::Tx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(bool exists, Exists(tx, ns, id));
     if (!exists) return LeaseNotFound(id);
-    ASSIGN_OR_RETURN(Stmt stmt, tx.Prepare("DELETE FROM lease_resources WHERE namespace = ?1 AND "
+    ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx.Prepare("DELETE FROM lease_resources WHERE namespace = ?1 AND "
                                            "lease = ?2 AND type = ?3 AND id = ?4"));
     return stmt.Bind(1, ns).Bind(2, id).Bind(3, resource.type).Bind(4, resource.id).Exec();
   });
@@ -163,10 +163,10 @@ absl::Status LeaseStore::DeleteResource(absl::string_view ns, absl::string_view 
 absl::StatusOr<std::vector<LeaseResource>> LeaseStore::ListResources(absl::string_view ns,
                                                                      absl::string_view id) {
   std::vector<LeaseResource> out;
-  RETURN_IF_ERROR(db_->Read([&](Tx& tx) -> absl::Status {
+  RETURN_IF_ERROR(db_->Read([&](sqlite::Tx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(bool exists, Exists(tx, ns, id));
     if (!exists) return LeaseNotFound(id);
-    ASSIGN_OR_RETURN(Stmt stmt, tx.Prepare("SELECT type, id FROM lease_resources "
+    ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx.Prepare("SELECT type, id FROM lease_resources "
                                            "WHERE namespace = ?1 AND lease = ?2 ORDER BY type, id"));
     stmt.Bind(1, ns).Bind(2, id);
     for (;;) {
@@ -179,7 +179,7 @@ absl::StatusOr<std::vector<LeaseResource>> LeaseStore::ListResources(absl::strin
 }
 
 absl::Status LeaseStore::Check(absl::string_view ns, absl::string_view id) {
-  return db_->Read([&](Tx& tx) -> absl::Status {
+  return db_->Read([&](sqlite::Tx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(bool exists, Exists(tx, ns, id));
     if (!exists) return LeaseNotFound(id);
     return absl::OkStatus();
@@ -189,8 +189,8 @@ absl::Status LeaseStore::Check(absl::string_view ns, absl::string_view id) {
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> LeaseStore::DeleteExpired(
     absl::Time now) {
   std::vector<std::pair<std::string, std::string>> expired;
-  RETURN_IF_ERROR(db_->Write([&](Tx& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(Stmt sel, tx.Prepare("SELECT namespace, id FROM leases "
+  RETURN_IF_ERROR(db_->Write([&](sqlite::Tx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(sqlite::Stmt sel, tx.Prepare("SELECT namespace, id FROM leases "
                                           "WHERE expires_at IS NOT NULL AND expires_at <= ?1"));
     sel.Bind(1, absl::ToUnixNanos(now));
     for (;;) {
@@ -198,7 +198,7 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> LeaseStore::Del
       if (!row) break;
       expired.emplace_back(sel.Text(0), sel.Text(1));
     }
-    ASSIGN_OR_RETURN(Stmt del, tx.Prepare("DELETE FROM leases "
+    ASSIGN_OR_RETURN(sqlite::Stmt del, tx.Prepare("DELETE FROM leases "
                                           "WHERE expires_at IS NOT NULL AND expires_at <= ?1"));
     return del.Bind(1, absl::ToUnixNanos(now)).Exec();
   }));
@@ -207,8 +207,8 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> LeaseStore::Del
 
 absl::StatusOr<std::optional<absl::Time>> LeaseStore::NextExpiry() {
   std::optional<absl::Time> next;
-  RETURN_IF_ERROR(db_->Read([&](Tx& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(Stmt stmt, tx.Prepare("SELECT MIN(expires_at) FROM leases "
+  RETURN_IF_ERROR(db_->Read([&](sqlite::Tx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx.Prepare("SELECT MIN(expires_at) FROM leases "
                                            "WHERE expires_at IS NOT NULL"));
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (row && !stmt.IsNull(0)) next = absl::FromUnixNanos(stmt.Int(0));

@@ -1,7 +1,7 @@
 // Leases: named holds on content, ingests and snapshots that keep them from garbage collection
 // while a client works (pulls, imports). A lease with the label `containerd.io/gc.expire`
 // (RFC 3339) is deleted once that time passes (see LeaseExpiry).
-// Thread-safety: as Database.
+// Thread-safety: as sqlite::Database.
 #pragma once
 
 #include <optional>
@@ -13,14 +13,14 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
-#include "metadata/db.h"
+#include "sqlite/db.h"
 #include "metadata/types.h"
 
 namespace berth::metadata {
 
 class LeaseStore {
  public:
-  explicit LeaseStore(Database* db) : db_(db) {}
+  explicit LeaseStore(sqlite::Database* db) : db_(db) {}
 
   // InvalidArgument for an empty id or bad labels; AlreadyExists `lease "x": already exists`.
   absl::StatusOr<Lease> Create(absl::string_view ns, absl::string_view id, const Labels& labels);
@@ -45,7 +45,7 @@ class LeaseStore {
   absl::StatusOr<std::optional<absl::Time>> NextExpiry();
 
  private:
-  Database* db_;
+  sqlite::Database* db_;
 };
 
 // A fresh lease id for clients that leave it to the server, in containerd's form.

@@ -9,16 +9,16 @@
 
 namespace berth::metadata {
 
-absl::Status EnsureNamespace(Tx& tx, absl::string_view ns) {
-  ASSIGN_OR_RETURN(Stmt stmt,
+absl::Status EnsureNamespace(sqlite::Tx& tx, absl::string_view ns) {
+  ASSIGN_OR_RETURN(sqlite::Stmt stmt,
                    tx.Prepare("INSERT OR IGNORE INTO namespaces(name, created_at) VALUES(?1, ?2)"));
   return stmt.Bind(1, ns).Bind(2, absl::ToUnixNanos(absl::Now())).Exec();
 }
 
 namespace {
 
-absl::StatusOr<std::optional<Labels>> ReadLabels(Tx& tx, absl::string_view name) {
-  ASSIGN_OR_RETURN(Stmt stmt, tx.Prepare("SELECT labels FROM namespaces WHERE name = ?1"));
+absl::StatusOr<std::optional<Labels>> ReadLabels(sqlite::Tx& tx, absl::string_view name) {
+  ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx.Prepare("SELECT labels FROM namespaces WHERE name = ?1"));
   stmt.Bind(1, name);
   ASSIGN_OR_RETURN(bool row, stmt.Step());
   if (!row) return std::optional<Labels>();
@@ -26,8 +26,8 @@ absl::StatusOr<std::optional<Labels>> ReadLabels(Tx& tx, absl::string_view name)
   return std::optional<Labels>(std::move(labels));
 }
 
-absl::Status WriteLabels(Tx& tx, absl::string_view name, const Labels& labels) {
-  ASSIGN_OR_RETURN(Stmt stmt, tx.Prepare("UPDATE namespaces SET labels = ?2 WHERE name = ?1"));
+absl::Status WriteLabels(sqlite::Tx& tx, absl::string_view name, const Labels& labels) {
+  ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx.Prepare("UPDATE namespaces SET labels = ?2 WHERE name = ?1"));
   return stmt.Bind(1, name).Bind(2, LabelsToJson(labels)).Exec();
 }
 
@@ -40,8 +40,8 @@ absl::Status ValidateNamespaceLabels(const Labels& labels) {
 absl::Status NamespaceStore::Create(const Namespace& ns) {
   RETURN_IF_ERROR(ValidateIdentifier(ns.name));
   RETURN_IF_ERROR(ValidateNamespaceLabels(ns.labels));
-  return db_->Write([&](Tx& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(Stmt stmt, tx.Prepare("INSERT OR IGNORE INTO namespaces(name, labels, "
+  return db_->Write([&](sqlite::Tx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx.Prepare("INSERT OR IGNORE INTO namespaces(name, labels, "
                                            "created_at) VALUES(?1, ?2, ?3)"));
     RETURN_IF_ERROR(stmt.Bind(1, ns.name)
                         // Stored as given: containerd keeps "" values at creation (only an
@@ -56,7 +56,7 @@ absl::Status NamespaceStore::Create(const Namespace& ns) {
 
 absl::StatusOr<Namespace> NamespaceStore::Get(absl::string_view name) {
   Namespace ns{.name = std::string(name)};
-  RETURN_IF_ERROR(db_->Read([&](Tx& tx) -> absl::Status {
+  RETURN_IF_ERROR(db_->Read([&](sqlite::Tx& tx) -> absl::Status {
     ASSIGN_OR_RETURN(std::optional<Labels> labels, ReadLabels(tx, name));
     if (labels) ns.labels = std::move(*labels);
     return absl::OkStatus();
@@ -66,8 +66,8 @@ absl::StatusOr<Namespace> NamespaceStore::Get(absl::string_view name) {
 
 absl::StatusOr<std::vector<Namespace>> NamespaceStore::List() {
   std::vector<Namespace> out;
-  RETURN_IF_ERROR(db_->Read([&](Tx& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(Stmt stmt, tx.Prepare("SELECT name, labels FROM namespaces ORDER BY name"));
+  RETURN_IF_ERROR(db_->Read([&](sqlite::Tx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx.Prepare("SELECT name, labels FROM namespaces ORDER BY name"));
     for (;;) {
       ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (!row) break;
@@ -89,7 +89,7 @@ absl::StatusOr<Namespace> NamespaceStore::Update(const Namespace& ns,
     }
   }
   Namespace result{.name = ns.name};
-  RETURN_IF_ERROR(db_->Write([&](Tx& tx) -> absl::Status {
+  RETURN_IF_ERROR(db_->Write([&](sqlite::Tx& tx) -> absl::Status {
     RETURN_IF_ERROR(EnsureNamespace(tx, ns.name));
     Labels labels;
     if (paths.empty()) {
@@ -109,7 +109,7 @@ absl::StatusOr<Namespace> NamespaceStore::Update(const Namespace& ns,
 }
 
 absl::Status NamespaceStore::Delete(absl::string_view name) {
-  return db_->Write([&](Tx& tx) -> absl::Status {
+  return db_->Write([&](sqlite::Tx& tx) -> absl::Status {
     // What a namespace may still hold, in containerd's order of reporting.
     struct Kind {
       const char* what;
@@ -121,7 +121,7 @@ absl::Status NamespaceStore::Delete(absl::string_view name) {
     };
     std::vector<std::string> held;
     for (const Kind& kind : kKinds) {
-      ASSIGN_OR_RETURN(Stmt stmt, tx.Prepare(kind.sql));
+      ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx.Prepare(kind.sql));
       stmt.Bind(1, name);
       ASSIGN_OR_RETURN(bool row, stmt.Step());
       if (row) held.push_back(kind.what);
@@ -131,7 +131,7 @@ absl::Status NamespaceStore::Delete(absl::string_view name) {
                                                 "\" must be empty, but it still has ",
                                                 absl::StrJoin(held, ", ")));
     }
-    ASSIGN_OR_RETURN(Stmt stmt, tx.Prepare("DELETE FROM namespaces WHERE name = ?1"));
+    ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx.Prepare("DELETE FROM namespaces WHERE name = ?1"));
     RETURN_IF_ERROR(stmt.Bind(1, name).Exec());
     if (tx.Changes() == 0) return ErrNotFound(absl::StrCat("namespace \"", name, "\""));
     return absl::OkStatus();

@@ -1,6 +1,6 @@
 // Namespaces: the containerd tenancy unit. A namespace exists once it is created explicitly or
 // once anything (a container, a lease, a label) is written into it.
-// Thread-safety: as Database (all methods may be called concurrently).
+// Thread-safety: as sqlite::Database (all methods may be called concurrently).
 #pragma once
 
 #include <string>
@@ -8,17 +8,17 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "metadata/db.h"
+#include "sqlite/db.h"
 #include "metadata/types.h"
 
 namespace berth::metadata {
 
 // Creates `ns` if it does not exist yet. For use inside other stores' write transactions.
-absl::Status EnsureNamespace(Tx& tx, absl::string_view ns);
+absl::Status EnsureNamespace(sqlite::Tx& tx, absl::string_view ns);
 
 class NamespaceStore {
  public:
-  explicit NamespaceStore(Database* db) : db_(db) {}
+  explicit NamespaceStore(sqlite::Database* db) : db_(db) {}
 
   // InvalidArgument for a bad name or labels; AlreadyExists if present. Labels are stored as
   // given, empty values included (like containerd).
@@ -34,7 +34,7 @@ class NamespaceStore {
   absl::Status Delete(absl::string_view name);
 
  private:
-  Database* db_;
+  sqlite::Database* db_;
 };
 
 }  // namespace berth::metadata

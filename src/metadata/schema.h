@@ -5,8 +5,14 @@
 
 #include <span>
 
+#include "sqlite/db.h"
+
 namespace berth::metadata {
 
 std::span<const char* const> Migrations();
+
+// The metadata database's schema, for sqlite::Database::Open.
+inline sqlite::Schema MetadataSchema() { return {"metadata", Migrations()}; }
+inline int LatestSchemaVersion() { return static_cast<int>(Migrations().size()); }
 
 }  // namespace berth::metadata

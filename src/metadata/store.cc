@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "base/status.h"
+#include "metadata/schema.h"
 
 namespace berth::metadata {
 
@@ -26,11 +27,12 @@ std::string NewUuid() {
   return out;
 }
 
-Store::Store(std::unique_ptr<Database> db)
+Store::Store(std::unique_ptr<sqlite::Database> db)
     : db_(std::move(db)), namespaces_(db_.get()), containers_(db_.get()), leases_(db_.get()) {}
 
-absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, Sync sync) {
-  ASSIGN_OR_RETURN(std::unique_ptr<Database> db, Database::Open(dir + "/metadata.db", sync));
+absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, sqlite::Sync sync) {
+  ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Database> db,
+                   sqlite::Database::Open(dir + "/metadata.db", MetadataSchema(), sync));
   std::unique_ptr<Store> store(new Store(std::move(db)));
   RETURN_IF_ERROR(store->LoadUuid());
   return store;
@@ -38,11 +40,11 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, Sync 
 
 absl::Status Store::LoadUuid() {
   std::string candidate = NewUuid();
-  return db_->Write([&](Tx& tx) -> absl::Status {
-    ASSIGN_OR_RETURN(Stmt ins,
+  return db_->Write([&](sqlite::Tx& tx) -> absl::Status {
+    ASSIGN_OR_RETURN(sqlite::Stmt ins,
                      tx.Prepare("INSERT OR IGNORE INTO meta(key, value) VALUES('uuid', ?1)"));
     RETURN_IF_ERROR(ins.Bind(1, candidate).Exec());
-    ASSIGN_OR_RETURN(Stmt sel, tx.Prepare("SELECT value FROM meta WHERE key = 'uuid'"));
+    ASSIGN_OR_RETURN(sqlite::Stmt sel, tx.Prepare("SELECT value FROM meta WHERE key = 'uuid'"));
     ASSIGN_OR_RETURN(bool row, sel.Step());
     if (!row) return absl::InternalError("server uuid missing after insert");
     uuid_ = sel.Text(0);

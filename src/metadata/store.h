@@ -1,5 +1,5 @@
 // The metadata store: the database file under the root and the per-kind stores over it.
-// Thread-safety: every member may be used from any thread (see Database).
+// Thread-safety: every member may be used from any thread (see sqlite::Database).
 #pragma once
 
 #include <memory>
@@ -7,7 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "metadata/containers.h"
-#include "metadata/db.h"
+#include "sqlite/db.h"
 #include "metadata/leases.h"
 #include "metadata/namespaces.h"
 
@@ -17,9 +17,9 @@ class Store {
  public:
   // Opens `<dir>/metadata.db` (creating `dir` is the caller's job).
   static absl::StatusOr<std::unique_ptr<Store>> Open(const std::string& dir,
-                                                     Sync sync = Sync::kNormal);
+                                                     sqlite::Sync sync = sqlite::Sync::kNormal);
 
-  Database& db() { return *db_; }
+  sqlite::Database& db() { return *db_; }
   NamespaceStore& namespaces() { return namespaces_; }
   ContainerStore& containers() { return containers_; }
   LeaseStore& leases() { return leases_; }
@@ -29,10 +29,10 @@ class Store {
   const std::string& uuid() const { return uuid_; }
 
  private:
-  explicit Store(std::unique_ptr<Database> db);
+  explicit Store(std::unique_ptr<sqlite::Database> db);
   absl::Status LoadUuid();
 
-  std::unique_ptr<Database> db_;
+  std::unique_ptr<sqlite::Database> db_;
   NamespaceStore namespaces_;
   ContainerStore containers_;
   LeaseStore leases_;

@@ -1,9 +1,10 @@
-// The metadata database: one SQLite file in WAL mode under the root (`<root>/metadata.db`).
+// One SQLite database file in WAL mode, used by the metadata store (`<root>/metadata.db`) and by
+// the snapshotters for their own bookkeeping.
 //
 // Every read and write runs inside a transaction (Read / Write below); a Write commits or rolls
 // back as a whole, so a daemon killed at any point leaves either the old or the new state.
-// The schema is versioned with `PRAGMA user_version` and migrated forward on open; the layout is
-// drawn in docs/metadata.md.
+// The schema is versioned with `PRAGMA user_version` and migrated forward on open with the
+// caller's list of migrations (metadata's is drawn in docs/metadata.md).
 //
 // Thread-safety: a Database is shared by all gRPC handlers. It holds one connection guarded by one
 // mutex (mu_): transactions are serialized. Writes are short (microseconds) and SQLite in WAL mode
@@ -15,6 +16,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <span>
 #include <string>
 #include "absl/strings/string_view.h"
 #include <unordered_map>
@@ -24,7 +26,7 @@
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 
-namespace berth::metadata {
+namespace berth::sqlite {
 
 // A prepared statement borrowed from the connection's cache for one use. Binding indexes are
 // 1-based like SQLite's; column indexes 0-based. Resets (and clears bindings) on destruction.
@@ -72,11 +74,19 @@ class Tx {
 
 enum class Sync { kNormal, kFull };
 
+// What a database holds, for its messages ("metadata database /x: ...") and its migrations:
+// migration i (0-based) takes the schema from user_version i to i+1.
+struct Schema {
+  const char* name;
+  std::span<const char* const> migrations;
+};
+
 class Database {
  public:
-  // Opens (creating if needed) the database at `path`, checks its integrity, and migrates the
-  // schema. FailedPrecondition if the file was written by a newer berth; DataLoss if corrupt.
-  static absl::StatusOr<std::unique_ptr<Database>> Open(const std::string& path,
+  // Opens (creating if needed) the database at `path`, checks its integrity, and migrates it to
+  // the latest version of `schema`. FailedPrecondition if the file was written by a newer berth;
+  // DataLoss if corrupt.
+  static absl::StatusOr<std::unique_ptr<Database>> Open(const std::string& path, Schema schema,
                                                         Sync sync = Sync::kNormal);
   ~Database();
 
@@ -86,11 +96,10 @@ class Database {
   absl::Status Write(const std::function<absl::Status(Tx&)>& fn);
 
   int schema_version() const { return schema_version_; }
-  static int LatestSchemaVersion();
 
  private:
   friend class Tx;
-  Database() = default;
+  explicit Database(Schema schema) : schema_(schema) {}
   absl::Status OpenConnection(const std::string& path, Sync sync);
   absl::Status Migrate();
   absl::Status ExecLocked(const char* sql) ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
@@ -101,6 +110,7 @@ class Database {
   absl::Mutex mu_;
   sqlite3* conn_ ABSL_GUARDED_BY(mu_) = nullptr;
   std::unordered_map<std::string, sqlite3_stmt*> cache_ ABSL_GUARDED_BY(mu_);
+  const Schema schema_;
   int schema_version_ = 0;
 };
 
@@ -108,4 +118,4 @@ class Database {
 // CORRUPT/NOTADB -> DataLoss, CONSTRAINT -> FailedPrecondition, else Internal).
 absl::Status SqliteError(sqlite3* conn, int rc, absl::string_view context);
 
-}  // namespace berth::metadata
+}  // namespace berth::sqlite

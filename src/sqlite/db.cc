@@ -1,11 +1,10 @@
-#include "metadata/db.h"
+#include "sqlite/db.h"
 
 #include "absl/strings/str_cat.h"
 #include "base/log.h"
 #include "base/status.h"
-#include "metadata/schema.h"
 
-namespace berth::metadata {
+namespace berth::sqlite {
 
 absl::Status SqliteError(sqlite3* conn, int rc, absl::string_view context) {
   std::string msg = absl::StrCat(context, ": ", conn ? sqlite3_errmsg(conn) : sqlite3_errstr(rc));
@@ -62,7 +61,7 @@ absl::StatusOr<bool> Stmt::Step() {
   int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
   if (rc == SQLITE_DONE) return false;
-  return SqliteError(sqlite3_db_handle(stmt_), rc, "metadata query");
+  return SqliteError(sqlite3_db_handle(stmt_), rc, "sqlite query");
 }
 
 absl::Status Stmt::Exec() {
@@ -105,12 +104,12 @@ int Tx::Changes() const {
 
 // --- Database ---
 
-int Database::LatestSchemaVersion() { return static_cast<int>(Migrations().size()); }
-
-absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path, Sync sync) {
-  std::unique_ptr<Database> db(new Database());
+absl::StatusOr<std::unique_ptr<Database>> Database::Open(const std::string& path, Schema schema,
+                                                        Sync sync) {
+  std::unique_ptr<Database> db(new Database(schema));
   RETURN_IF_ERROR(db->OpenConnection(path, sync));
-  RETURN_IF_ERROR(Annotate(db->Migrate(), absl::StrCat("migrate metadata database ", path)));
+  RETURN_IF_ERROR(
+      Annotate(db->Migrate(), absl::StrCat("migrate ", schema.name, " database ", path)));
   return db;
 }
 
@@ -121,7 +120,7 @@ absl::Status Database::OpenConnection(const std::string& path, Sync sync) {
                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
                            nullptr);
   if (rc != SQLITE_OK) {
-    return SqliteError(db->conn_, rc, absl::StrCat("open metadata database ", path));
+    return SqliteError(db->conn_, rc, absl::StrCat("open ", schema_.name, " database ", path));
   }
   sqlite3_extended_result_codes(db->conn_, 1);
   // Another process (an operator's sqlite3 shell) may briefly hold the lock.
@@ -141,7 +140,7 @@ absl::Status Database::OpenConnection(const std::string& path, Sync sync) {
     std::string result = row ? stmt.Text(0) : "no result";
     if (result != "ok") {
       return absl::DataLossError(
-          absl::StrCat("metadata database ", path, " failed its integrity check: ", result));
+          absl::StrCat(schema_.name, " database ", path, " failed its integrity check: ", result));
     }
   }
   return absl::OkStatus();
@@ -171,7 +170,7 @@ void Database::RollbackLocked() {
   // Nothing more can be done about a failed rollback than to say so: the error that caused it
   // is what the caller reports, and SQLite rolls back by itself when the connection closes.
   absl::Status status = ExecLocked("ROLLBACK");
-  if (!status.ok()) log::Error("metadata rollback failed", {{"error", status.ToString()}});
+  if (!status.ok()) log::Error("sqlite rollback failed", {{"error", status.ToString()}});
 }
 
 absl::StatusOr<sqlite3_stmt*> Database::PrepareLocked(absl::string_view sql) {
@@ -180,7 +179,7 @@ absl::StatusOr<sqlite3_stmt*> Database::PrepareLocked(absl::string_view sql) {
   sqlite3_stmt* stmt = nullptr;
   int rc = sqlite3_prepare_v3(conn_, sql.data(), static_cast<int>(sql.size()),
                               SQLITE_PREPARE_PERSISTENT, &stmt, nullptr);
-  if (rc != SQLITE_OK) return SqliteError(conn_, rc, "prepare metadata query");
+  if (rc != SQLITE_OK) return SqliteError(conn_, rc, "prepare sqlite query");
   cache_.emplace(std::string(sql), stmt);
   return stmt;
 }
@@ -207,7 +206,7 @@ absl::Status Database::Write(const std::function<absl::Status(Tx&)>& fn) {
   if (!commit.ok()) {
     // A failed COMMIT may leave the transaction open; close it so the next one can begin.
     if (!sqlite3_get_autocommit(conn_)) RollbackLocked();
-    return Annotate(commit, "commit metadata");
+    return Annotate(commit, absl::StrCat("commit ", schema_.name));
   }
   return absl::OkStatus();
 }
@@ -221,11 +220,11 @@ absl::Status Database::Migrate() {
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (row) version = static_cast<int>(stmt.Int(0));
   }
-  auto migrations = Migrations();
+  std::span<const char* const> migrations = schema_.migrations;
   const int latest = static_cast<int>(migrations.size());
   if (version > latest) {
     return absl::FailedPreconditionError(
-        absl::StrCat("metadata schema version ", version,
+        absl::StrCat(schema_.name, " schema version ", version,
                      " is newer than this berthd supports (", latest, ")"));
   }
   for (int v = version; v < latest; ++v) {
@@ -239,10 +238,10 @@ absl::Status Database::Migrate() {
       RollbackLocked();
       return Annotate(status, absl::StrCat("schema migration ", v + 1));
     }
-    log::Info("migrated metadata schema", {{"version", v + 1}});
+    log::Info("migrated schema", {{"database", schema_.name}, {"version", v + 1}});
   }
   schema_version_ = latest;
   return absl::OkStatus();
 }
 
-}  // namespace berth::metadata
+}  // namespace berth::sqlite
