@@ -17,43 +17,11 @@
 #include "client/namespaces.h"
 #include "client/version.h"
 #include "test/api_helpers.h"
+#include "test/ctr_fixture.h"
 #include "test/daemon_fixture.h"
 
 namespace berth::test {
 namespace {
-
-std::vector<std::string> Lines(const std::string& text) {
-  std::vector<std::string> out;
-  for (absl::string_view l : absl::StrSplit(text, '\n', absl::SkipWhitespace())) {
-    out.emplace_back(absl::StripTrailingAsciiWhitespace(l));
-  }
-  return out;
-}
-
-// The fields of the table row whose first column is `key` (tabwriter pads with spaces).
-std::optional<std::vector<std::string>> Row(const std::string& table, const std::string& key) {
-  for (const std::string& line : Lines(table)) {
-    std::vector<std::string> fields = absl::StrSplit(line, ' ', absl::SkipEmpty());
-    if (!fields.empty() && fields[0] == key) return fields;
-  }
-  return std::nullopt;
-}
-
-class CtrTest : public DaemonTest {
- protected:
-  void SetUp() override {
-    struct stat st;
-    if (stat(kCtrPath, &st) != 0) GTEST_FAIL() << kCtrPath << " missing (apt install containerd)";
-    DaemonTest::SetUp();
-  }
-
-  CommandResult Ctr(const std::vector<std::string>& args) { return CtrIn(ns_, args); }
-  CommandResult CtrIn(const std::string& ns, const std::vector<std::string>& args) {
-    std::vector<std::string> argv = {kCtrPath, "-a", daemon_.socket(), "-n", ns};
-    argv.insert(argv.end(), args.begin(), args.end());
-    return RunCommand(argv, absl::Seconds(30));
-  }
-};
 
 TEST_F(CtrTest, VersionShowsBerthAsServer) {
   CommandResult r = Ctr({"version"});

@@ -50,6 +50,7 @@ Client::Client(Options options, std::shared_ptr<grpc::Channel> channel)
     : options_(std::move(options)),
       channel_(std::move(channel)),
       containers_(containerd::services::containers::v1::Containers::NewStub(channel_)),
+      content_(containerd::services::content::v1::Content::NewStub(channel_)),
       events_(containerd::services::events::v1::Events::NewStub(channel_)),
       introspection_(containerd::services::introspection::v1::Introspection::NewStub(channel_)),
       leases_(containerd::services::leases::v1::Leases::NewStub(channel_)),

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "github.com/containerd/containerd/api/services/containers/v1/containers.grpc.pb.h"
+#include "github.com/containerd/containerd/api/services/content/v1/content.grpc.pb.h"
 #include "github.com/containerd/containerd/api/services/events/v1/events.grpc.pb.h"
 #include "github.com/containerd/containerd/api/services/introspection/v1/introspection.grpc.pb.h"
 #include "github.com/containerd/containerd/api/services/leases/v1/leases.grpc.pb.h"
@@ -56,6 +57,7 @@ class Client {
   const std::string& address() const { return options_.address; }
 
   containerd::services::containers::v1::Containers::Stub& containers() { return *containers_; }
+  containerd::services::content::v1::Content::Stub& content() { return *content_; }
   containerd::services::events::v1::Events::Stub& events() { return *events_; }
   containerd::services::introspection::v1::Introspection::Stub& introspection() {
     return *introspection_;
@@ -73,6 +75,7 @@ class Client {
   std::string lease_;
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<containerd::services::containers::v1::Containers::Stub> containers_;
+  std::unique_ptr<containerd::services::content::v1::Content::Stub> content_;
   std::unique_ptr<containerd::services::events::v1::Events::Stub> events_;
   std::unique_ptr<containerd::services::introspection::v1::Introspection::Stub> introspection_;
   std::unique_ptr<containerd::services::leases::v1::Leases::Stub> leases_;

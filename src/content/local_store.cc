@@ -326,15 +326,7 @@ absl::Status LocalStore::Walk(const WalkFn& fn, std::span<const std::string> fil
       absl::StatusOr<content::Info> info = InfoFromPath(*dgst, absl::StrCat(dir, "/", name));
       if (absl::IsNotFound(info.status())) continue;  // deleted while walking
       RETURN_IF_ERROR(info.status());
-      if (!filter.MatchesAll()) {
-        const content::Info& i = *info;
-        auto adaptor = [&i](std::span<const std::string> path) -> std::optional<std::string> {
-          if (path[0] == "digest") return i.digest.str();
-          if (path[0] == "labels") return filters::LookupMap(path.subspan(1), &i.labels);
-          return std::nullopt;  // "size" included: containerd never implemented it
-        };
-        if (!filter.Match(adaptor)) continue;
-      }
+      if (!MatchInfo(filter, *info)) continue;
       RETURN_IF_ERROR(fn(*info));
     }
   }
@@ -356,6 +348,12 @@ absl::StatusOr<std::string> LocalStore::ReadAt(const berth::Digest& digest, int6
   if (absl::IsNotFound(fd.status())) return BlobNotFound(digest);
   RETURN_IF_ERROR(fd.status());
   return sys::ReadAt(fd->get(), offset, size, path);
+}
+
+absl::StatusOr<sys::UniqueFd> LocalStore::OpenBlob(const berth::Digest& digest) {
+  absl::StatusOr<sys::UniqueFd> fd = sys::Open(BlobPath(digest), O_RDONLY | O_CLOEXEC);
+  if (absl::IsNotFound(fd.status())) return BlobNotFound(digest);
+  return fd;
 }
 
 absl::StatusOr<std::unique_ptr<content::Writer>> LocalStore::Writer(
@@ -472,12 +470,7 @@ absl::StatusOr<std::vector<content::Status>> LocalStore::ListStatuses(
     absl::StatusOr<content::Status> status = StatusFromDir(absl::StrCat(ingest, "/", name));
     // An ingest being created or removed concurrently is skipped, as in containerd.
     if (!status.ok()) continue;
-    const content::Status& s = *status;
-    auto adaptor = [&s](std::span<const std::string> path) -> std::optional<std::string> {
-      if (path[0] == "ref") return s.ref;
-      return std::nullopt;
-    };
-    if (filter.MatchesAll() || filter.Match(adaptor)) out.push_back(*std::move(status));
+    if (MatchStatus(filter, *status)) out.push_back(*std::move(status));
   }
   std::sort(out.begin(), out.end(),
             [](const content::Status& a, const content::Status& b) { return a.ref < b.ref; });

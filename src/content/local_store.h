@@ -39,6 +39,7 @@ class LocalStore : public Store {
   absl::Status Delete(const berth::Digest& digest) override;
   absl::StatusOr<std::string> ReadAt(const berth::Digest& digest, int64_t offset,
                                      size_t size) override;
+  absl::StatusOr<sys::UniqueFd> OpenBlob(const berth::Digest& digest) override;
   absl::StatusOr<std::unique_ptr<content::Writer>> Writer(
       const std::string& ref, int64_t total, const std::optional<berth::Digest>& expected) override;
   absl::StatusOr<content::Status> Status(const std::string& ref) override;

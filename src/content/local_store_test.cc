@@ -57,6 +57,17 @@ class LocalStoreTest : public ::testing::Test {
   std::unique_ptr<LocalStore> store_;
 };
 
+TEST_F(LocalStoreTest, MessagesNameTheRef) {
+  auto w = store_->Writer("busy", 0, std::nullopt);
+  ASSERT_TRUE(w.ok());
+  EXPECT_EQ(store_->Writer("busy", 0, std::nullopt).status().message(),
+            "ref busy locked: unavailable");
+  EXPECT_EQ(store_->Status("nope").status().message(), "ingest ref \"nope\": not found");
+  ASSERT_TRUE((*w)->Write("twelve bytes").ok());
+  EXPECT_EQ((*w)->Commit(13, std::nullopt).message(),
+            "unexpected commit size 12, expected 13: failed precondition");
+}
+
 TEST_F(LocalStoreTest, LayoutOnDisk) {
   const std::string data = "layout";
   const berth::Digest dgst = Digester::FromBytes(data);

@@ -19,7 +19,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "base/digest.h"
+#include "base/filters.h"
 #include "base/labels.h"
+#include "sys/unique_fd.h"
 
 namespace berth::content {
 
@@ -65,6 +67,12 @@ class Writer {
   virtual absl::Status Close() = 0;
 };
 
+// Whether `info` matches `filter` (fields `digest` and `labels.<key>`; `size` is never present,
+// as in containerd).
+bool MatchInfo(const filters::Filter& filter, const Info& info);
+// Whether ingest `status` matches `filter` (field `ref`).
+bool MatchStatus(const filters::Filter& filter, const Status& status);
+
 class Store {
  public:
   // Called for each blob; a non-OK status stops the walk and is returned by Walk.
@@ -93,6 +101,9 @@ class Store {
   // NotFound as Info; InvalidArgument for a negative offset.
   virtual absl::StatusOr<std::string> ReadAt(const berth::Digest& digest, int64_t offset,
                                              size_t size) = 0;
+  // A read-only descriptor of the blob, for streaming it (layers are applied from it).
+  // NotFound as Info.
+  virtual absl::StatusOr<sys::UniqueFd> OpenBlob(const berth::Digest& digest) = 0;
 
   // Opens the ingest `ref`, creating it or resuming it at its offset. `total` (0 if unknown) is
   // recorded; `expected`, if given and already present, fails with AlreadyExists. Unavailable

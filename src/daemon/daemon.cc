@@ -55,6 +55,13 @@ absl::Status Daemon::Init() {
   return absl::OkStatus();
 }
 
+absl::Status Daemon::OpenContent() {
+  ASSIGN_OR_RETURN(content_backend_,
+                   content::LocalStore::Open(config_.root + "/io.containerd.content.v1.content"));
+  content_ = std::make_unique<metadata::ContentStore>(&store_->db(), content_backend_.get());
+  return absl::OkStatus();
+}
+
 absl::Status Daemon::Listen() {
   const std::string& address = config_.grpc.address;
   RETURN_IF_ERROR(sys::MakeDirs(std::filesystem::path(address).parent_path(), 0711));

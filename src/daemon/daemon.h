@@ -16,6 +16,8 @@
 #include "daemon/config.h"
 #include "events/exchange.h"
 #include "github.com/containerd/containerd/api/services/introspection/v1/introspection.pb.h"
+#include "content/local_store.h"
+#include "metadata/content.h"
 #include "metadata/lease_reaper.h"
 #include "metadata/store.h"
 
@@ -43,6 +45,10 @@ class Daemon {
   metadata::Store& store() { return *store_; }
   events::Exchange& exchange() { return exchange_; }
   metadata::LeaseReaper& reaper() { return *reaper_; }
+  // Opens the shared blob store under <root>/io.containerd.content.v1.content and the namespaced
+  // view over it (the content plugin).
+  absl::Status OpenContent();
+  metadata::ContentStore& content() { return *content_; }
   // The plugins initialised so far, each with its init error if it failed.
   const std::vector<Plugin>& plugins() const { return plugins_; }
   // Registers a gRPC service to serve; the daemon owns it.
@@ -61,6 +67,8 @@ class Daemon {
   std::unique_ptr<metadata::Store> store_;
   events::Exchange exchange_;
   std::unique_ptr<metadata::LeaseReaper> reaper_;
+  std::unique_ptr<content::LocalStore> content_backend_;
+  std::unique_ptr<metadata::ContentStore> content_;
   std::vector<Plugin> plugins_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   services::EventsService* events_service_ = nullptr;

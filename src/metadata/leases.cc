@@ -50,6 +50,28 @@ absl::StatusOr<LeaseResource> ParseResource(const LeaseResource& r) {
 
 }  // namespace
 
+absl::Status AddToLease(sqlite::Tx& tx, absl::string_view ns,
+                        const std::optional<std::string>& lease, absl::string_view type,
+                        absl::string_view id) {
+  if (!lease) return absl::OkStatus();
+  ASSIGN_OR_RETURN(bool exists, Exists(tx, ns, *lease));
+  if (!exists) return ErrNotFound("lease does not exist");
+  ASSIGN_OR_RETURN(sqlite::Stmt stmt,
+                   tx.Prepare("INSERT OR IGNORE INTO lease_resources(namespace, lease, type, id) "
+                              "VALUES(?1, ?2, ?3, ?4)"));
+  return stmt.Bind(1, ns).Bind(2, *lease).Bind(3, type).Bind(4, id).Exec();
+}
+
+absl::Status RemoveFromLease(sqlite::Tx& tx, absl::string_view ns,
+                             const std::optional<std::string>& lease, absl::string_view type,
+                             absl::string_view id) {
+  if (!lease) return absl::OkStatus();
+  ASSIGN_OR_RETURN(sqlite::Stmt stmt,
+                   tx.Prepare("DELETE FROM lease_resources WHERE namespace = ?1 AND lease = ?2 "
+                              "AND type = ?3 AND id = ?4"));
+  return stmt.Bind(1, ns).Bind(2, *lease).Bind(3, type).Bind(4, id).Exec();
+}
+
 std::string RandomLeaseId() {
   // containerd's form: the clock's nanoseconds, '-', 3 random bytes in URL-safe base64.
   absl::Time now = absl::Now();

@@ -48,6 +48,17 @@ class LeaseStore {
   sqlite::Database* db_;
 };
 
+// Inside another store's write transaction: records that resource (`type`, `id`) was created or
+// used under `lease` (the request's `containerd-lease`), so GC keeps it while the lease lives.
+// No-op without a lease; NotFound "lease does not exist" if the lease is unknown in `ns`.
+absl::Status AddToLease(sqlite::Tx& tx, absl::string_view ns,
+                        const std::optional<std::string>& lease, absl::string_view type,
+                        absl::string_view id);
+// The reverse, when the resource goes away; no-op without a lease or when not recorded.
+absl::Status RemoveFromLease(sqlite::Tx& tx, absl::string_view ns,
+                             const std::optional<std::string>& lease, absl::string_view type,
+                             absl::string_view id);
+
 // A fresh lease id for clients that leave it to the server, in containerd's form.
 std::string RandomLeaseId();
 

@@ -116,6 +116,8 @@ absl::Status NamespaceStore::Delete(absl::string_view name) {
       const char* sql;
     };
     static constexpr Kind kKinds[] = {
+        {"images", "SELECT 1 FROM images WHERE namespace = ?1 LIMIT 1"},
+        {"blobs", "SELECT 1 FROM content_blobs WHERE namespace = ?1 LIMIT 1"},
         {"containers", "SELECT 1 FROM containers WHERE namespace = ?1 LIMIT 1"},
         {"leases", "SELECT 1 FROM leases WHERE namespace = ?1 LIMIT 1"},
     };

@@ -65,6 +65,43 @@ CREATE TABLE lease_resources (
   FOREIGN KEY (namespace, lease) REFERENCES leases(namespace, id) ON DELETE CASCADE
 ) WITHOUT ROWID;
 )sql",
+
+    // 2: content (namespaced references to the shared blob store, and ingests) and images.
+    R"sql(
+CREATE TABLE content_blobs (
+  namespace  TEXT NOT NULL REFERENCES namespaces(name),
+  digest     TEXT NOT NULL,
+  size       INTEGER NOT NULL,
+  labels     TEXT NOT NULL DEFAULT '{}',
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  PRIMARY KEY (namespace, digest)
+) WITHOUT ROWID;
+CREATE INDEX content_blobs_by_digest ON content_blobs(digest);
+
+CREATE TABLE content_ingests (
+  namespace  TEXT NOT NULL REFERENCES namespaces(name),
+  ref        TEXT NOT NULL,
+  backend    TEXT NOT NULL,
+  expected   TEXT,
+  expires_at INTEGER,
+  PRIMARY KEY (namespace, ref)
+) WITHOUT ROWID;
+
+CREATE TABLE images (
+  namespace          TEXT NOT NULL REFERENCES namespaces(name),
+  name               TEXT NOT NULL,
+  labels             TEXT NOT NULL DEFAULT '{}',
+  target_media_type  TEXT NOT NULL,
+  target_digest      TEXT NOT NULL,
+  target_size        INTEGER NOT NULL,
+  target_annotations TEXT NOT NULL DEFAULT '{}',
+  target_urls        TEXT NOT NULL DEFAULT '[]',
+  created_at         INTEGER NOT NULL,
+  updated_at         INTEGER NOT NULL,
+  PRIMARY KEY (namespace, name)
+) WITHOUT ROWID;
+)sql",
 };
 
 }  // namespace

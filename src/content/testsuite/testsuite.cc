@@ -1,5 +1,7 @@
 #include "content/testsuite/testsuite.h"
 
+#include "gmock/gmock.h"
+
 #include <stdlib.h>
 
 #include <atomic>
@@ -141,7 +143,10 @@ TEST_P(ContentStoreSuite, CommitWithWrongSizeFailsAndShowsNothing) {
   ASSERT_TRUE((*w)->Write(data).ok());
   absl::Status st = (*w)->Commit(13, Sha(data));
   EXPECT_TRUE(absl::IsFailedPrecondition(st)) << st;
-  EXPECT_EQ(st.message(), "unexpected commit size 12, expected 13: failed precondition");
+  // The wording differs between the local store and containerd's metadata store; both name both
+  // sizes.
+  EXPECT_THAT(std::string(st.message()),
+              ::testing::AllOf(::testing::HasSubstr("12"), ::testing::HasSubstr("13")));
   EXPECT_TRUE(absl::IsNotFound(store_->Info(Sha(data)).status()));
   EXPECT_TRUE(store_->List({})->empty());
 }
@@ -193,7 +198,7 @@ TEST_P(ContentStoreSuite, SecondWriterOnLockedRefIsUnavailable) {
   ASSERT_TRUE(w.ok());
   auto second = store_->Writer("busy", 0, std::nullopt);
   EXPECT_TRUE(absl::IsUnavailable(second.status())) << second.status();
-  EXPECT_EQ(second.status().message(), "ref busy locked: unavailable");
+  EXPECT_THAT(std::string(second.status().message()), ::testing::HasSubstr("busy"));
   // Other refs are independent.
   EXPECT_TRUE(store_->Writer("other", 0, std::nullopt).ok());
   ASSERT_TRUE((*w)->Close().ok());
@@ -254,7 +259,7 @@ TEST_P(ContentStoreSuite, ListStatusesWithFilters) {
   EXPECT_EQ(one->total, 42);
   auto missing = store_->Status("nope");
   EXPECT_TRUE(absl::IsNotFound(missing.status()));
-  EXPECT_EQ(missing.status().message(), "ingest ref \"nope\": not found");
+  EXPECT_THAT(std::string(missing.status().message()), ::testing::HasSubstr("nope"));
 }
 
 TEST_P(ContentStoreSuite, AbortRemovesIngest) {
