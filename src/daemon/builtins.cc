@@ -5,6 +5,7 @@
 #include "services/containers_service.h"
 #include "services/content_service.h"
 #include "services/events_service.h"
+#include "services/images_service.h"
 #include "services/introspection_service.h"
 #include "services/leases_service.h"
 #include "services/namespaces_service.h"
@@ -26,6 +27,7 @@ std::vector<Builtin> Builtins() {
       {"io.containerd.lease.v1", "manager", {"io.containerd.metadata.v1"}, Nothing},
       {"io.containerd.service.v1", "containers-service", {"io.containerd.metadata.v1"}, Nothing},
       {"io.containerd.service.v1", "content-service", {"io.containerd.metadata.v1"}, Nothing},
+      {"io.containerd.service.v1", "images-service", {"io.containerd.metadata.v1"}, Nothing},
       {"io.containerd.service.v1", "leases-service", {"io.containerd.lease.v1"}, Nothing},
       {"io.containerd.service.v1", "namespaces-service", {"io.containerd.metadata.v1"}, Nothing},
 
@@ -48,6 +50,12 @@ std::vector<Builtin> Builtins() {
          return absl::OkStatus();
        }},
       {"io.containerd.grpc.v1", "healthcheck", {}, Nothing},  // gRPC's own, enabled in Listen()
+      {"io.containerd.grpc.v1", "images", {"io.containerd.service.v1"},
+       [](Daemon& d) {
+         d.AddService(std::make_unique<services::ImagesService>(&d.store().images(),
+                                                                &d.exchange(), nullptr));
+         return absl::OkStatus();
+       }},
       {"io.containerd.grpc.v1", "leases", {"io.containerd.lease.v1"},
        [](Daemon& d) {
          d.AddService(

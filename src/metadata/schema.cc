@@ -96,7 +96,7 @@ CREATE TABLE images (
   target_digest      TEXT NOT NULL,
   target_size        INTEGER NOT NULL,
   target_annotations TEXT NOT NULL DEFAULT '{}',
-  target_urls        TEXT NOT NULL DEFAULT '[]',
+  target_urls        TEXT NOT NULL DEFAULT '[]',  -- unused: containerd 1.6's API has no urls
   created_at         INTEGER NOT NULL,
   updated_at         INTEGER NOT NULL,
   PRIMARY KEY (namespace, name)

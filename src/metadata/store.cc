@@ -28,7 +28,7 @@ std::string NewUuid() {
 }
 
 Store::Store(std::unique_ptr<sqlite::Database> db)
-    : db_(std::move(db)), namespaces_(db_.get()), containers_(db_.get()), leases_(db_.get()) {}
+    : db_(std::move(db)), namespaces_(db_.get()), containers_(db_.get()), images_(db_.get()), leases_(db_.get()) {}
 
 absl::StatusOr<std::unique_ptr<Store>> Store::Open(const std::string& dir, sqlite::Sync sync) {
   ASSIGN_OR_RETURN(std::unique_ptr<sqlite::Database> db,

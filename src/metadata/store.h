@@ -7,6 +7,7 @@
 
 #include "absl/status/statusor.h"
 #include "metadata/containers.h"
+#include "metadata/images.h"
 #include "sqlite/db.h"
 #include "metadata/leases.h"
 #include "metadata/namespaces.h"
@@ -22,6 +23,7 @@ class Store {
   sqlite::Database& db() { return *db_; }
   NamespaceStore& namespaces() { return namespaces_; }
   ContainerStore& containers() { return containers_; }
+  ImageStore& images() { return images_; }
   LeaseStore& leases() { return leases_; }
 
   // This daemon's identity, generated on first open and kept for the life of the root
@@ -35,6 +37,7 @@ class Store {
   std::unique_ptr<sqlite::Database> db_;
   NamespaceStore namespaces_;
   ContainerStore containers_;
+  ImageStore images_;
   LeaseStore leases_;
   std::string uuid_;
 };

@@ -2,6 +2,7 @@
 // containerd protos; nothing here depends on protobuf.
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -38,6 +39,23 @@ struct Container {
   absl::Time created_at;
   absl::Time updated_at;
   std::map<std::string, Any> extensions;
+};
+
+// An OCI descriptor as images keep it: what the image name points at.
+struct Descriptor {
+  std::string media_type;
+  std::string digest;
+  int64_t size = 0;
+  std::map<std::string, std::string> annotations;
+  bool operator==(const Descriptor&) const = default;
+};
+
+struct Image {
+  std::string name;
+  Labels labels;
+  Descriptor target;
+  absl::Time created_at;
+  absl::Time updated_at;
 };
 
 struct Lease {
