@@ -102,6 +102,25 @@ CREATE TABLE images (
   PRIMARY KEY (namespace, name)
 ) WITHOUT ROWID;
 )sql",
+
+    // 3: snapshots, per namespace and snapshotter. Each maps the client's key to the name the
+    // snapshotter knows it by ("<namespace>/<sequence>/<key>"), so namespaces never collide.
+    R"sql(
+CREATE TABLE snapshots (
+  namespace   TEXT NOT NULL REFERENCES namespaces(name),
+  snapshotter TEXT NOT NULL,
+  key         TEXT NOT NULL,
+  backend_key TEXT NOT NULL,
+  parent      TEXT NOT NULL DEFAULT '',
+  kind        INTEGER NOT NULL,
+  labels      TEXT NOT NULL DEFAULT '{}',
+  created_at  INTEGER NOT NULL,
+  updated_at  INTEGER NOT NULL,
+  PRIMARY KEY (namespace, snapshotter, key)
+) WITHOUT ROWID;
+CREATE INDEX snapshots_by_parent ON snapshots(namespace, snapshotter, parent);
+CREATE UNIQUE INDEX snapshots_by_backend_key ON snapshots(snapshotter, backend_key);
+)sql",
 };
 
 }  // namespace
