@@ -4,6 +4,7 @@
 #include "daemon/daemon.h"
 #include "services/containers_service.h"
 #include "services/content_service.h"
+#include "services/diff_service.h"
 #include "services/events_service.h"
 #include "services/images_service.h"
 #include "services/introspection_service.h"
@@ -22,11 +23,13 @@ std::vector<Builtin> Builtins() {
       // Internal plugins: their objects are created by the daemon itself (Daemon::Init); they are
       // listed so that Introspection shows the same graph containerd does.
       {"io.containerd.content.v1", "content", {}, [](Daemon& d) { return d.OpenContent(); }},
+      {"io.containerd.differ.v1", "walking", {"io.containerd.metadata.v1"}, Nothing},
       {"io.containerd.event.v1", "exchange", {}, Nothing},
       {"io.containerd.metadata.v1", "sqlite", {"io.containerd.content.v1"}, Nothing},
       {"io.containerd.lease.v1", "manager", {"io.containerd.metadata.v1"}, Nothing},
       {"io.containerd.service.v1", "containers-service", {"io.containerd.metadata.v1"}, Nothing},
       {"io.containerd.service.v1", "content-service", {"io.containerd.metadata.v1"}, Nothing},
+      {"io.containerd.service.v1", "diff-service", {"io.containerd.differ.v1"}, Nothing},
       {"io.containerd.service.v1", "images-service", {"io.containerd.metadata.v1"}, Nothing},
       {"io.containerd.service.v1", "leases-service", {"io.containerd.lease.v1"}, Nothing},
       {"io.containerd.service.v1", "namespaces-service", {"io.containerd.metadata.v1"}, Nothing},
@@ -40,6 +43,12 @@ std::vector<Builtin> Builtins() {
       {"io.containerd.grpc.v1", "content", {"io.containerd.service.v1"},
        [](Daemon& d) {
          d.AddService(std::make_unique<services::ContentService>(&d.content(), &d.exchange()));
+         return absl::OkStatus();
+       }},
+      {"io.containerd.grpc.v1", "diff", {"io.containerd.service.v1"},
+       [](Daemon& d) {
+         d.AddService(std::make_unique<services::DiffService>(&d.content(),
+                                                              d.config().state + "/diff"));
          return absl::OkStatus();
        }},
       {"io.containerd.grpc.v1", "events", {"io.containerd.event.v1"},
