@@ -25,6 +25,7 @@ namespace {
 constexpr Scenario kScenarios[] = {
     {"containers", "Containers/Create + Get + Delete of a ctr-like container (metadata path)",
      RunContainers},
+    {"gc-stall", "probe latency while Leases/Delete(sync) collects --count blobs", RunGcStall},
 };
 
 const Scenario* FindScenario(std::string_view name) {

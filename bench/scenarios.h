@@ -10,4 +10,8 @@ namespace berth::bench {
 // containers: Containers/Create + Get + Delete of a container as `ctr run` would create it.
 absl::StatusOr<Report> RunContainers(const BenchOptions& options);
 
+// gc-stall: probe latency (Version, Content/Info, Content/Update) while --count blobs are
+// garbage-collected by Leases/Delete with sync.
+absl::StatusOr<Report> RunGcStall(const BenchOptions& options);
+
 }  // namespace berth::bench

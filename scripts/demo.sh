@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # The main job: sets up the machine, builds berth, starts berthd on its defaults
 # (root /var/lib/berth, state /run/berth, socket /run/berth/berthd.sock) and shows real clients
-# talking to it: containerd's own `ctr` and berth's CLI. Stops berthd at the end unless --keep.
+# talking to it: containerd's own `ctr` and berth's CLI. It builds the test image (busybox from
+# Debian's busybox-static; no internet needed), imports it with `ctr images import` (which
+# unpacks it into the overlayfs snapshotter) and mounts it. Running containers comes with the
+# tasks service (issue 4). Stops berthd at the end unless --keep.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 keep=0
@@ -28,6 +31,22 @@ run build/bin/berth --address $sock namespaces ls
 run ctr -a $sock -n demo leases create --id demo-lease
 run build/bin/berth --address $sock -n demo leases ls
 run ctr -a $sock -n demo leases rm demo-lease
+images=$(mktemp -d /tmp/berth-demo-images.XXXXXX)
+bash scripts/make-test-images.sh "$images" >/dev/null
+run ctr -a $sock -n demo images import "$images/busybox-oci.tar"
+run ctr -a $sock -n demo images ls
+run ctr -a $sock -n demo images check
+run ctr -a $sock -n demo snapshots ls
+mnt="$images/rootfs"
+mkdir -p "$mnt"
+run ctr -a $sock -n demo images mount berth.test/busybox:latest "$mnt"
+run ls "$mnt" "$mnt/bin/busybox"
+run ctr -a $sock -n demo images unmount --rm "$mnt"
+run ctr -a $sock -n demo images rm --sync berth.test/busybox:latest
+# ctr's import holds a 24 h lease; dropping it lets garbage collection take the blobs.
+for l in $(ctr -a $sock -n demo leases ls -q); do ctr -a $sock -n demo leases rm --sync "$l"; done
+run ctr -a $sock -n demo content ls
+rm -rf "$images"
 run ctr -a $sock namespaces rm demo
 echo
 echo "berthd (pid $pid) log:"; cat "$log"

@@ -27,6 +27,8 @@ namespace berth::test {
 // Paths of the binaries under test, compiled in by test/CMakeLists.txt.
 inline constexpr char kBerthdPath[] = BERTHD_PATH;
 inline constexpr char kCtrPath[] = "/usr/bin/ctr";
+// The source tree (scripts/make-test-images.sh builds the test images from it).
+inline constexpr char kSourceDir[] = BERTH_SOURCE_DIR;
 
 // A fresh directory under /tmp (mkdtemp), removed recursively by the destructor. Mounts left
 // below it (dockerd's overlay2) are lazily unmounted first, so removal never crosses into them.

@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <iostream>
 
@@ -10,6 +11,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "cli/args.h"
+#include "client/snapshots.h"
 
 namespace berth::cli {
 
@@ -18,6 +20,11 @@ namespace {
 constexpr char kReportedPayload[] = "berth.dev/cli/reported";
 
 }  // namespace
+
+std::string DefaultSnapshotter() {
+  const char* env = std::getenv(kSnapshotterEnv);
+  return env != nullptr && *env != '\0' ? env : client::kDefaultSnapshotter;
+}
 
 absl::StatusOr<client::Client*> Env::Client() {
   if (client_ != nullptr) return client_.get();

@@ -22,6 +22,10 @@ namespace berth::cli {
 
 inline constexpr char kAddressEnv[] = "BERTH_ADDRESS";
 inline constexpr char kNamespaceEnv[] = "BERTH_NAMESPACE";
+inline constexpr char kSnapshotterEnv[] = "BERTH_SNAPSHOTTER";
+
+// The snapshotter verbs use unless --snapshotter is given: $BERTH_SNAPSHOTTER, else overlayfs.
+std::string DefaultSnapshotter();
 
 struct GlobalOptions {
   std::string address = client::kDefaultAddress;
@@ -57,6 +61,10 @@ void SetupLeases(CLI::App& noun, Action* action);
 void SetupEvents(CLI::App& noun, Action* action);
 void SetupPlugins(CLI::App& noun, Action* action);
 void SetupVersion(CLI::App& noun, Action* action);
+void SetupImages(CLI::App& noun, Action* action);
+void SetupContent(CLI::App& noun, Action* action);
+void SetupSnapshots(CLI::App& noun, Action* action);
+void SetupPrune(CLI::App& noun, Action* action);
 
 // Prints "berth: <message>" to stderr (with the status code too when `debug`).
 void PrintError(const absl::Status& status, bool debug = false);

@@ -25,10 +25,14 @@ struct Noun {
 
 const Noun kNouns[] = {
     {"containers", {"c", "container"}, "Manage containers (metadata)", SetupContainers},
+    {"content", {}, "Manage the content store (blobs)", SetupContent},
     {"events", {"event"}, "Print the daemon's events as they happen", SetupEvents},
+    {"images", {"i", "image"}, "Manage images: list, import, export, check, remove", SetupImages},
     {"leases", {"lease"}, "Manage leases", SetupLeases},
     {"namespaces", {"ns", "namespace"}, "Manage namespaces", SetupNamespaces},
     {"plugins", {"plugin"}, "Inspect the daemon's plugins", SetupPlugins},
+    {"prune", {}, "Remove images no container uses and collect garbage", SetupPrune},
+    {"snapshots", {"snapshot"}, "Manage snapshots", SetupSnapshots},
     {"version", {}, "Print the client and daemon versions", SetupVersion},
 };
 

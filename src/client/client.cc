@@ -51,10 +51,13 @@ Client::Client(Options options, std::shared_ptr<grpc::Channel> channel)
       channel_(std::move(channel)),
       containers_(containerd::services::containers::v1::Containers::NewStub(channel_)),
       content_(containerd::services::content::v1::Content::NewStub(channel_)),
+      diff_(containerd::services::diff::v1::Diff::NewStub(channel_)),
       events_(containerd::services::events::v1::Events::NewStub(channel_)),
+      images_(containerd::services::images::v1::Images::NewStub(channel_)),
       introspection_(containerd::services::introspection::v1::Introspection::NewStub(channel_)),
       leases_(containerd::services::leases::v1::Leases::NewStub(channel_)),
       namespaces_(containerd::services::namespaces::v1::Namespaces::NewStub(channel_)),
+      snapshots_(containerd::services::snapshots::v1::Snapshots::NewStub(channel_)),
       version_(containerd::services::version::v1::Version::NewStub(channel_)) {}
 
 void Client::FillContext(grpc::ClientContext* ctx) const {

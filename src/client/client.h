@@ -18,10 +18,13 @@
 #include "absl/time/time.h"
 #include "github.com/containerd/containerd/api/services/containers/v1/containers.grpc.pb.h"
 #include "github.com/containerd/containerd/api/services/content/v1/content.grpc.pb.h"
+#include "github.com/containerd/containerd/api/services/diff/v1/diff.grpc.pb.h"
 #include "github.com/containerd/containerd/api/services/events/v1/events.grpc.pb.h"
+#include "github.com/containerd/containerd/api/services/images/v1/images.grpc.pb.h"
 #include "github.com/containerd/containerd/api/services/introspection/v1/introspection.grpc.pb.h"
 #include "github.com/containerd/containerd/api/services/leases/v1/leases.grpc.pb.h"
 #include "github.com/containerd/containerd/api/services/namespaces/v1/namespace.grpc.pb.h"
+#include "github.com/containerd/containerd/api/services/snapshots/v1/snapshots.grpc.pb.h"
 #include "github.com/containerd/containerd/api/services/version/v1/version.grpc.pb.h"
 
 namespace berth::client {
@@ -58,12 +61,15 @@ class Client {
 
   containerd::services::containers::v1::Containers::Stub& containers() { return *containers_; }
   containerd::services::content::v1::Content::Stub& content() { return *content_; }
+  containerd::services::diff::v1::Diff::Stub& diff() { return *diff_; }
   containerd::services::events::v1::Events::Stub& events() { return *events_; }
+  containerd::services::images::v1::Images::Stub& images() { return *images_; }
   containerd::services::introspection::v1::Introspection::Stub& introspection() {
     return *introspection_;
   }
   containerd::services::leases::v1::Leases::Stub& leases() { return *leases_; }
   containerd::services::namespaces::v1::Namespaces::Stub& namespaces() { return *namespaces_; }
+  containerd::services::snapshots::v1::Snapshots::Stub& snapshots() { return *snapshots_; }
   containerd::services::version::v1::Version::Stub& version() { return *version_; }
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
@@ -76,10 +82,13 @@ class Client {
   std::shared_ptr<grpc::Channel> channel_;
   std::unique_ptr<containerd::services::containers::v1::Containers::Stub> containers_;
   std::unique_ptr<containerd::services::content::v1::Content::Stub> content_;
+  std::unique_ptr<containerd::services::diff::v1::Diff::Stub> diff_;
   std::unique_ptr<containerd::services::events::v1::Events::Stub> events_;
+  std::unique_ptr<containerd::services::images::v1::Images::Stub> images_;
   std::unique_ptr<containerd::services::introspection::v1::Introspection::Stub> introspection_;
   std::unique_ptr<containerd::services::leases::v1::Leases::Stub> leases_;
   std::unique_ptr<containerd::services::namespaces::v1::Namespaces::Stub> namespaces_;
+  std::unique_ptr<containerd::services::snapshots::v1::Snapshots::Stub> snapshots_;
   std::unique_ptr<containerd::services::version::v1::Version::Stub> version_;
 };
 

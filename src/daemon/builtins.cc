@@ -10,6 +10,7 @@
 #include "services/introspection_service.h"
 #include "services/leases_service.h"
 #include "services/namespaces_service.h"
+#include "services/snapshots_service.h"
 #include "services/version_service.h"
 
 namespace berth::daemon {
@@ -25,14 +26,24 @@ std::vector<Builtin> Builtins() {
       {"io.containerd.content.v1", "content", {}, [](Daemon& d) { return d.OpenContent(); }},
       {"io.containerd.differ.v1", "walking", {"io.containerd.metadata.v1"}, Nothing},
       {"io.containerd.event.v1", "exchange", {}, Nothing},
-      {"io.containerd.metadata.v1", "sqlite", {"io.containerd.content.v1"}, Nothing},
+      {"io.containerd.snapshotter.v1", "native", {},
+       [](Daemon& d) { return d.OpenSnapshotter("native"); }},
+      {"io.containerd.snapshotter.v1", "overlayfs", {},
+       [](Daemon& d) { return d.OpenSnapshotter("overlayfs"); }},
+      // Creates the namespaced snapshot store over the snapshotters that loaded.
+      {"io.containerd.metadata.v1", "sqlite",
+       {"io.containerd.content.v1", "io.containerd.snapshotter.v1"},
+       [](Daemon& d) { return d.OpenSnapshotStore(); }},
       {"io.containerd.lease.v1", "manager", {"io.containerd.metadata.v1"}, Nothing},
+      {"io.containerd.gc.v1", "scheduler", {"io.containerd.metadata.v1"},
+       [](Daemon& d) { return d.StartGc(); }},
       {"io.containerd.service.v1", "containers-service", {"io.containerd.metadata.v1"}, Nothing},
       {"io.containerd.service.v1", "content-service", {"io.containerd.metadata.v1"}, Nothing},
       {"io.containerd.service.v1", "diff-service", {"io.containerd.differ.v1"}, Nothing},
       {"io.containerd.service.v1", "images-service", {"io.containerd.metadata.v1"}, Nothing},
       {"io.containerd.service.v1", "leases-service", {"io.containerd.lease.v1"}, Nothing},
       {"io.containerd.service.v1", "namespaces-service", {"io.containerd.metadata.v1"}, Nothing},
+      {"io.containerd.service.v1", "snapshots-service", {"io.containerd.metadata.v1"}, Nothing},
 
       {"io.containerd.grpc.v1", "containers", {"io.containerd.service.v1"},
        [](Daemon& d) {
@@ -61,20 +72,33 @@ std::vector<Builtin> Builtins() {
       {"io.containerd.grpc.v1", "healthcheck", {}, Nothing},  // gRPC's own, enabled in Listen()
       {"io.containerd.grpc.v1", "images", {"io.containerd.service.v1"},
        [](Daemon& d) {
+         std::function<absl::Status()> collect;
+         if (metadata::GcScheduler* gc = d.gc()) {
+           collect = [gc] { return gc->RunNow().status(); };
+         }
          d.AddService(std::make_unique<services::ImagesService>(&d.store().images(),
-                                                                &d.exchange(), nullptr));
+                                                                &d.exchange(), collect));
          return absl::OkStatus();
        }},
       {"io.containerd.grpc.v1", "leases", {"io.containerd.lease.v1"},
        [](Daemon& d) {
          d.AddService(
-             std::make_unique<services::LeasesService>(&d.store().leases(), &d.reaper()));
+             std::make_unique<services::LeasesService>(&d.store().leases(), &d.reaper(), d.gc()));
          return absl::OkStatus();
        }},
       {"io.containerd.grpc.v1", "namespaces", {"io.containerd.service.v1"},
        [](Daemon& d) {
          d.AddService(std::make_unique<services::NamespacesService>(&d.store().namespaces(),
                                                                     &d.exchange()));
+         return absl::OkStatus();
+       }},
+      {"io.containerd.grpc.v1", "snapshots", {"io.containerd.service.v1"},
+       [](Daemon& d) {
+         if (d.snapshot_store() == nullptr) {
+           return absl::FailedPreconditionError("snapshot store not loaded");
+         }
+         d.AddService(
+             std::make_unique<services::SnapshotsService>(d.snapshot_store(), &d.exchange()));
          return absl::OkStatus();
        }},
       {"io.containerd.grpc.v1", "version", {},

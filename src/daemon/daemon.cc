@@ -5,17 +5,39 @@
 #include <chrono>
 #include <filesystem>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/filters.h"
 #include "base/log.h"
 #include "base/status.h"
 #include "daemon/builtins.h"
 #include "services/events_service.h"
+#include "snapshots/native/native.h"
+#include "snapshots/overlay/overlay.h"
 #include "sys/fs.h"
 
 namespace berth::daemon {
 
 namespace {
 constexpr int kMaxMessageSize = 16 << 20;  // containerd's limit, both ways
+
+// Feeds the metadata events the services publish to the garbage collector: a delete or remove
+// may have left garbage; any other change counts towards the mutation threshold.
+class GcEventSink : public events::Sink {
+ public:
+  explicit GcEventSink(metadata::GcScheduler* gc) : gc_(gc) {}
+  void Deliver(std::shared_ptr<const events::Envelope> envelope) override {
+    const std::string& topic = envelope->topic();
+    if (absl::EndsWith(topic, "/delete") || absl::EndsWith(topic, "/remove")) {
+      gc_->MarkDirty();
+    } else {
+      gc_->MarkMutation();
+    }
+  }
+
+ private:
+  metadata::GcScheduler* const gc_;
+};
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Daemon>> Daemon::Start(const Config& config) {
@@ -62,6 +84,61 @@ absl::Status Daemon::OpenContent() {
   return absl::OkStatus();
 }
 
+absl::Status Daemon::StartGc() {
+  if (content_ == nullptr) return ErrFailedPrecondition("content store not loaded");
+  metadata::GcBackends backends{.content = content_backend_.get(),
+                                .content_guard = &content_->gc_guard()};
+  backends.snapshotters = snapshotters_;
+  if (snapshot_store_ != nullptr) {
+    backends.snapshot_cleanup = [this](const std::string& name) {
+      return snapshot_store_->Cleanup(name);
+    };
+  }
+  // containerd collects 100 ms after its GC plugin starts, by when its slower start has
+  // usually not opened the socket yet. berthd serves within milliseconds, so a timed first
+  // collection would race clients' first writes made without a lease (`ctr content ingest`).
+  // The first collection (cleaning up after a crash) runs here instead, before serving.
+  metadata::GcSchedulerConfig config;
+  config.startup_delay = absl::ZeroDuration();
+  gc_ = std::make_unique<metadata::GcScheduler>(
+      [this, backends] { return metadata::GarbageCollect(store_->db(), backends); }, config);
+  if (absl::StatusOr<metadata::GcStats> first = gc_->RunNow(); !first.ok()) {
+    log::Warn("startup garbage collection failed", {{"error", first.status().ToString()}});
+  }
+  ASSIGN_OR_RETURN(filters::Filter filter,
+                   filters::Parse("topic~=\"^/(images|content|containers|snapshot)/\""));
+  gc_events_ = std::make_unique<GcEventSink>(gc_.get());
+  gc_subscription_ = exchange_.Subscribe(std::move(filter), gc_events_.get());
+  reaper_->SetOnExpired([gc = gc_.get()] { gc->MarkDirty(); });
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::OpenSnapshotter(absl::string_view id) {
+  const std::string root = absl::StrCat(config_.root, "/io.containerd.snapshotter.v1.", id);
+  std::unique_ptr<snapshots::Snapshotter> sn;
+  if (id == "overlayfs") {
+    ASSIGN_OR_RETURN(sn, snapshots::OverlaySnapshotter::Open(root));
+  } else if (id == "native") {
+    ASSIGN_OR_RETURN(sn, snapshots::NativeSnapshotter::Open(root));
+  } else {
+    return ErrInvalidArgument(absl::StrCat("unknown snapshotter ", id));
+  }
+  snapshotters_[std::string(id)] = sn.get();
+  snapshotter_backends_.push_back(std::move(sn));
+  return absl::OkStatus();
+}
+
+absl::Status Daemon::OpenSnapshotStore() {
+  snapshot_store_ = std::make_unique<metadata::SnapshotStore>(&store_->db(), snapshotters_);
+  for (const auto& [name, sn] : snapshotters_) {
+    absl::Status st = snapshot_store_->Cleanup(name);
+    if (!st.ok()) {
+      log::Warn("snapshot cleanup failed", {{"snapshotter", name}, {"error", st.ToString()}});
+    }
+  }
+  return absl::OkStatus();
+}
+
 absl::Status Daemon::Listen() {
   const std::string& address = config_.grpc.address;
   RETURN_IF_ERROR(sys::MakeDirs(std::filesystem::path(address).parent_path(), 0711));
@@ -92,12 +169,21 @@ void Daemon::Stop(absl::Duration grace) {
     server_->Wait();
     server_.reset();
   }
+  // The reaper and the event sink call into gc_: stop them first.
   reaper_.reset();
+  if (gc_subscription_ != 0) {
+    exchange_.Unsubscribe(gc_subscription_);
+    gc_subscription_ = 0;
+  }
+  gc_.reset();
 }
 
 Daemon::~Daemon() {
   Stop(absl::ZeroDuration());
   services_.clear();
+  snapshot_store_.reset();
+  snapshotters_.clear();
+  snapshotter_backends_.clear();
   store_.reset();
   if (lock_fd_ >= 0) ::close(lock_fd_);
 }

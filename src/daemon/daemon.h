@@ -8,18 +8,24 @@
 #include <grpcpp/grpcpp.h>
 #include <grpcpp/impl/codegen/service_type.h>
 
+#include <map>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "absl/time/time.h"
 #include "daemon/config.h"
 #include "events/exchange.h"
 #include "github.com/containerd/containerd/api/services/introspection/v1/introspection.pb.h"
 #include "content/local_store.h"
 #include "metadata/content.h"
+#include "metadata/gc_scheduler.h"
 #include "metadata/lease_reaper.h"
+#include "metadata/snapshots.h"
 #include "metadata/store.h"
+#include "snapshots/snapshotter.h"
 
 namespace berth::services {
 class EventsService;
@@ -49,6 +55,25 @@ class Daemon {
   // view over it (the content plugin).
   absl::Status OpenContent();
   metadata::ContentStore& content() { return *content_; }
+  // Opens snapshotter `id` ("overlayfs" or "native") under <root>/io.containerd.snapshotter.v1.<id>
+  // (the snapshotter plugins). InvalidArgument for another id; the backend's Open errors.
+  absl::Status OpenSnapshotter(absl::string_view id);
+  // The snapshotters opened so far, by plugin id (for garbage collection and the diff service).
+  const std::map<std::string, snapshots::Snapshotter*>& snapshotters() const {
+    return snapshotters_;
+  }
+  // Creates the namespaced snapshot store over the snapshotters opened so far and repairs what a
+  // crash left in them (SnapshotStore::Cleanup; failures are logged). Part of the metadata plugin.
+  absl::Status OpenSnapshotStore();
+  // Null until OpenSnapshotStore ran.
+  metadata::SnapshotStore* snapshot_store() { return snapshot_store_.get(); }
+  // Starts the garbage collection scheduler over the metadata and the backends opened so far
+  // (the io.containerd.gc.v1 scheduler plugin). Deletions reach it as the events the services
+  // publish (/images/delete, /content/delete, /containers/delete, /snapshot/remove), expired
+  // leases from the reaper; LeasesService and ImagesService call it directly.
+  absl::Status StartGc();
+  // Null until StartGc succeeded.
+  metadata::GcScheduler* gc() { return gc_.get(); }
   // The plugins initialised so far, each with its init error if it failed.
   const std::vector<Plugin>& plugins() const { return plugins_; }
   // Registers a gRPC service to serve; the daemon owns it.
@@ -69,6 +94,12 @@ class Daemon {
   std::unique_ptr<metadata::LeaseReaper> reaper_;
   std::unique_ptr<content::LocalStore> content_backend_;
   std::unique_ptr<metadata::ContentStore> content_;
+  std::vector<std::unique_ptr<snapshots::Snapshotter>> snapshotter_backends_;
+  std::map<std::string, snapshots::Snapshotter*> snapshotters_;
+  std::unique_ptr<metadata::SnapshotStore> snapshot_store_;
+  std::unique_ptr<metadata::GcScheduler> gc_;
+  std::unique_ptr<events::Sink> gc_events_;  // marks gc_ dirty on delete events
+  uint64_t gc_subscription_ = 0;
   std::vector<Plugin> plugins_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   services::EventsService* events_service_ = nullptr;

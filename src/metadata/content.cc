@@ -82,12 +82,13 @@ std::string BackendRef(absl::string_view ns, absl::string_view ref) {
 
 class NamespacedWriter : public content::Writer {
  public:
-  NamespacedWriter(sqlite::Database* db, content::Store* backend, std::string ns,
+  NamespacedWriter(sqlite::Database* db, content::Store* backend, absl::Mutex* guard, std::string ns,
                    std::optional<std::string> lease, std::string ref, std::string bref,
                    std::unique_ptr<content::Writer> writer, std::optional<berth::Digest> shared,
                    int64_t shared_size)
       : db_(db),
         backend_(backend),
+        guard_(guard),
         ns_(std::move(ns)),
         lease_(std::move(lease)),
         ref_(std::move(ref)),
@@ -130,6 +131,8 @@ class NamespacedWriter : public content::Writer {
   absl::Status Commit(int64_t size, const std::optional<berth::Digest>& expected,
                       const Labels& labels) override {
     RETURN_IF_ERROR(ValidateLabels(labels));
+    // From the backend commit to the row's: GC must not remove the blob in between.
+    absl::ReaderMutexLock guard(guard_);
     // The writer's digest covers everything written; Commit verifies `expected` against it.
     const berth::Digest actual = Digest();
     if (!writer_) {
@@ -194,6 +197,7 @@ class NamespacedWriter : public content::Writer {
 
   sqlite::Database* const db_;
   content::Store* const backend_;
+  absl::Mutex* const guard_;
   const std::string ns_;
   const std::optional<std::string> lease_;
   const std::string ref_;
@@ -206,9 +210,9 @@ class NamespacedWriter : public content::Writer {
 
 class NamespacedContent : public content::Store {
  public:
-  NamespacedContent(sqlite::Database* db, content::Store* backend, std::string ns,
-                    std::optional<std::string> lease)
-      : db_(db), backend_(backend), ns_(std::move(ns)), lease_(std::move(lease)) {}
+  NamespacedContent(sqlite::Database* db, content::Store* backend, absl::Mutex* guard,
+                    std::string ns, std::optional<std::string> lease)
+      : db_(db), backend_(backend), guard_(guard), ns_(std::move(ns)), lease_(std::move(lease)) {}
 
   absl::StatusOr<content::Info> Info(const Digest& digest) override {
     std::optional<content::Info> info;
@@ -303,6 +307,9 @@ class NamespacedContent : public content::Store {
     int64_t shared_size = 0;
     std::string bref = BackendRef(ns_, ref);
     std::unique_ptr<content::Writer> writer;
+    // The backend blob found for a shared ingest, and the backend ingest opened, must not be
+    // collected before the ingest's row is committed.
+    absl::ReaderMutexLock guard(guard_);
     RETURN_IF_ERROR(db_->Write([&](sqlite::Tx& tx) -> absl::Status {
       if (expected) {
         ASSIGN_OR_RETURN(std::optional<content::Info> have, FindBlob(tx, ns_, *expected));
@@ -348,7 +355,7 @@ class NamespacedContent : public content::Store {
       return absl::OkStatus();
     }));
     if (exists) return ErrAlreadyExists(absl::StrCat("content ", expected->str()));
-    return std::make_unique<NamespacedWriter>(db_, backend_, ns_, lease_, ref, bref,
+    return std::make_unique<NamespacedWriter>(db_, backend_, guard_, ns_, lease_, ref, bref,
                                               std::move(writer), shared, shared_size);
   }
 
@@ -407,6 +414,7 @@ class NamespacedContent : public content::Store {
  private:
   sqlite::Database* const db_;
   content::Store* const backend_;
+  absl::Mutex* const guard_;
   const std::string ns_;
   const std::optional<std::string> lease_;
 };
@@ -415,7 +423,8 @@ class NamespacedContent : public content::Store {
 
 std::unique_ptr<content::Store> ContentStore::View(std::string ns,
                                                    std::optional<std::string> lease) {
-  return std::make_unique<NamespacedContent>(db_, backend_, std::move(ns), std::move(lease));
+  return std::make_unique<NamespacedContent>(db_, backend_, &gc_guard_, std::move(ns),
+                                             std::move(lease));
 }
 
 }  // namespace berth::metadata

@@ -11,6 +11,11 @@
 // Every write records the request's lease (`containerd-lease`) on what it touches: an open ingest
 // on "ingests"/<ref>, a committed or re-used blob on "content"/<digest>.
 //
+// Writes create backend objects before their rows are committed (a blob is committed to the
+// backend, then recorded). They hold gc_guard() shared from the backend change to the commit of
+// its row, so that garbage collection, which holds it exclusively while it re-checks and removes
+// one unreferenced backend object, never removes one that is about to be recorded.
+//
 // Thread-safety: a ContentStore and the views it hands out may be used from any thread; a Writer
 // by one thread at a time.
 #pragma once
@@ -19,6 +24,7 @@
 #include <optional>
 #include <string>
 
+#include "absl/synchronization/mutex.h"
 #include "content/store.h"
 #include "sqlite/db.h"
 
@@ -35,10 +41,13 @@ class ContentStore {
   std::unique_ptr<content::Store> View(std::string ns, std::optional<std::string> lease);
 
   content::Store& backend() { return *backend_; }
+  // See above; for GcBackends::content_guard.
+  absl::Mutex& gc_guard() { return gc_guard_; }
 
  private:
   sqlite::Database* db_;
   content::Store* backend_;
+  absl::Mutex gc_guard_;
 };
 
 }  // namespace berth::metadata

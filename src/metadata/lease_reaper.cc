@@ -25,6 +25,11 @@ void LeaseReaper::Poke() {
   poked_ = true;
 }
 
+void LeaseReaper::SetOnExpired(std::function<void()> fn) {
+  absl::MutexLock lock(&mu_);
+  on_expired_ = std::move(fn);
+}
+
 void LeaseReaper::Run() {
   for (;;) {
     absl::Time now = absl::Now();
@@ -34,6 +39,14 @@ void LeaseReaper::Run() {
     } else {
       for (const auto& [ns, id] : *expired) {
         log::Info("lease expired", {{"namespace", ns}, {"lease", id}});
+      }
+      if (!expired->empty()) {
+        std::function<void()> on_expired;
+        {
+          absl::MutexLock lock(&mu_);
+          on_expired = on_expired_;
+        }
+        if (on_expired) on_expired();
       }
     }
     absl::Time wake = now + kMaxSleep;

@@ -5,6 +5,7 @@
 // destructor; Poke() may be called from any thread.
 #pragma once
 
+#include <functional>
 #include <thread>
 
 #include "absl/base/thread_annotations.h"
@@ -22,6 +23,9 @@ class LeaseReaper {
 
   // Re-reads the earliest expiry (call after creating a lease that has one).
   void Poke();
+  // Called (from the reaper's thread) after expired leases were deleted, e.g. to schedule a
+  // garbage collection. Replaces any previous callback.
+  void SetOnExpired(std::function<void()> fn);
 
  private:
   void Run();
@@ -30,6 +34,7 @@ class LeaseReaper {
   absl::Mutex mu_;
   bool poked_ ABSL_GUARDED_BY(mu_) = false;
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  std::function<void()> on_expired_ ABSL_GUARDED_BY(mu_);
   std::thread thread_;
 };
 

@@ -119,14 +119,25 @@ absl::Status NamespaceStore::Delete(absl::string_view name) {
         {"images", "SELECT 1 FROM images WHERE namespace = ?1 LIMIT 1"},
         {"blobs", "SELECT 1 FROM content_blobs WHERE namespace = ?1 LIMIT 1"},
         {"containers", "SELECT 1 FROM containers WHERE namespace = ?1 LIMIT 1"},
+        // No `what`: one entry per snapshotter, `snapshots on "overlayfs" snapshotter`.
+        {nullptr,
+         "SELECT DISTINCT snapshotter FROM snapshots WHERE namespace = ?1 "
+         "ORDER BY snapshotter"},
         {"leases", "SELECT 1 FROM leases WHERE namespace = ?1 LIMIT 1"},
     };
     std::vector<std::string> held;
     for (const Kind& kind : kKinds) {
       ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx.Prepare(kind.sql));
       stmt.Bind(1, name);
-      ASSIGN_OR_RETURN(bool row, stmt.Step());
-      if (row) held.push_back(kind.what);
+      for (;;) {
+        ASSIGN_OR_RETURN(bool row, stmt.Step());
+        if (!row) break;
+        if (kind.what != nullptr) {
+          held.push_back(kind.what);
+          break;
+        }
+        held.push_back(absl::StrCat("snapshots on \"", stmt.Text(0), "\" snapshotter"));
+      }
     }
     if (!held.empty()) {
       return ErrFailedPrecondition(absl::StrCat("namespace \"", name,

@@ -40,9 +40,18 @@ grpc::ServerUnaryReactor* LeasesService::Delete(grpc::CallbackServerContext* ctx
                                                 google::protobuf::Empty*) {
   auto rc = Required(ctx);
   if (!rc.ok()) return Finish(ctx, rc.status());
-  // `sync` asks to garbage-collect what the lease held before returning. Leases hold content and
-  // snapshots only, which this daemon does not store yet, so there is nothing to collect.
-  return Finish(ctx, store_->Delete(rc->ns, req->id()));
+  absl::Status st = store_->Delete(rc->ns, req->id());
+  if (!st.ok() || gc_ == nullptr) return Finish(ctx, st);
+  if (!req->sync()) {
+    gc_->MarkDirty();
+    return Finish(ctx, absl::OkStatus());
+  }
+  // `sync`: answer once what the lease held has been collected.
+  grpc::ServerUnaryReactor* reactor = ctx->DefaultReactor();
+  gc_->RunNowAsync([reactor](const absl::StatusOr<metadata::GcStats>& collected) {
+    reactor->Finish(ToGrpc(collected.status()));
+  });
+  return reactor;
 }
 
 grpc::ServerUnaryReactor* LeasesService::List(grpc::CallbackServerContext* ctx,
@@ -70,7 +79,9 @@ grpc::ServerUnaryReactor* LeasesService::DeleteResource(grpc::CallbackServerCont
                                                         google::protobuf::Empty*) {
   auto rc = Required(ctx);
   if (!rc.ok()) return Finish(ctx, rc.status());
-  return Finish(ctx, store_->DeleteResource(rc->ns, req->id(), ResourceFromProto(req->resource())));
+  absl::Status st = store_->DeleteResource(rc->ns, req->id(), ResourceFromProto(req->resource()));
+  if (st.ok() && gc_ != nullptr) gc_->MarkDirty();
+  return Finish(ctx, st);
 }
 
 grpc::ServerUnaryReactor* LeasesService::ListResources(grpc::CallbackServerContext* ctx,
