@@ -563,7 +563,10 @@ absl::Status SnapshotStore::Cleanup(absl::string_view snapshotter) {
     for (const std::string& root : roots) prune(root);
 
     // Rows whose backend snapshot is gone (an interrupted Commit): nothing can use them.
-    for (const auto& [bkey, ref] : referenced) {
+    // (Named references, not a structured binding: clang 14 cannot capture those in a lambda.)
+    for (const auto& entry : referenced) {
+      const auto& bkey = entry.first;
+      const auto& ref = entry.second;
       if (nodes.contains(bkey) || ref.has_children) continue;
       RETURN_IF_ERROR(db_->Write([&](sqlite::Tx& tx) -> absl::Status {
         ASSIGN_OR_RETURN(std::optional<Row> row, FindRow(tx, ref.ns, b->name, ref.key));
