@@ -67,7 +67,8 @@ class DaemonContentStore final : public content::Store {
 using content::testsuite::ContentStoreSuite;
 INSTANTIATE_TEST_SUITE_P(
     Remote, ContentStoreSuite,
-    ::testing::Values(content::testsuite::StoreFactory(&DaemonContentStore::Open)));
+    ::testing::Values(content::testsuite::StoreFactory(&DaemonContentStore::Open)),
+    [](const auto&) { return std::string("RemoteContentStore"); });
 
 TEST(RemoteContentStoreTest, OpenBlobIsUnimplemented) {
   auto store = DaemonContentStore::Open("");

@@ -121,6 +121,11 @@ absl::StatusOr<std::string> WriteContent(
     if (req.action() == capi::COMMIT) break;
   }
   stream->WritesDone();
+  // containerd sends the commit response twice; Finish must not run before the stream is read
+  // dry, or it waits forever.
+  capi::WriteContentResponse extra;
+  while (stream->Read(&extra)) {
+  }
   absl::Status status = FromGrpc(stream->Finish());
   if (!status.ok()) return status;
   return resp.digest();

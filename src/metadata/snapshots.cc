@@ -149,30 +149,6 @@ Info Overlay(Info backend, const Row& row) {
   return backend;
 }
 
-// containerd's adaptSnapshot.
-bool Matches(const filters::Filter& filter, const Info& info) {
-  if (filter.MatchesAll()) return true;
-  return filter.Match(filters::LabelsAdaptor(
-      [&info](absl::string_view field) -> std::optional<std::string> {
-        if (field == "kind") {
-          switch (info.kind) {
-            case Kind::kActive:
-              return "active";
-            case Kind::kView:
-              return "view";
-            case Kind::kCommitted:
-              return "committed";
-            default:
-              return std::nullopt;
-          }
-        }
-        if (field == "name") return info.name;  // present even when empty, as containerd's
-        if (field == "parent") return info.parent;
-        return std::nullopt;
-      },
-      &info.labels));
-}
-
 class NamespacedSnapshotter : public snapshots::Snapshotter {
  public:
   NamespacedSnapshotter(sqlite::Database* db, SnapshotStore* store, SnapshotStore::Backend* b,
@@ -349,7 +325,7 @@ class NamespacedSnapshotter : public snapshots::Snapshotter {
         if (absl::IsNotFound(info.status())) continue;  // dangling (see the header)
         if (!info.ok()) return info.status();
         Info merged = Overlay(*std::move(info), row);
-        if (Matches(filter, merged)) RETURN_IF_ERROR(fn(merged));
+        if (snapshots::MatchInfo(filter, merged)) RETURN_IF_ERROR(fn(merged));
       }
       if (rows.size() < static_cast<size_t>(kWalkBatch)) return absl::OkStatus();
       last = rows.back().key;

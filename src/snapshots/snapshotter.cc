@@ -26,6 +26,21 @@ Kind ParseKind(absl::string_view name) {
   return Kind::kUnknown;
 }
 
+bool MatchInfo(const filters::Filter& filter, const Info& info) {
+  if (filter.MatchesAll()) return true;
+  return filter.Match(filters::LabelsAdaptor(
+      [&info](absl::string_view field) -> std::optional<std::string> {
+        if (field == "kind") {
+          if (info.kind == Kind::kUnknown) return std::nullopt;
+          return absl::AsciiStrToLower(KindName(info.kind));
+        }
+        if (field == "name") return info.name;
+        if (field == "parent") return info.parent;
+        return std::nullopt;
+      },
+      &info.labels));
+}
+
 Labels FilterInheritedLabels(const Labels& labels) {
   Labels out;
   for (const auto& [k, v] : labels) {

@@ -37,6 +37,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
 #include "absl/time/time.h"
+#include "base/filters.h"
 #include "base/labels.h"
 #include "sys/mount.h"
 
@@ -49,6 +50,11 @@ enum class Kind : uint8_t { kUnknown = 0, kView = 1, kActive = 2, kCommitted = 3
 absl::string_view KindName(Kind kind);
 // Case-insensitive inverse of KindName; kUnknown for anything else.
 Kind ParseKind(absl::string_view name);
+
+struct Info;
+// Whether `info` matches `filter` (containerd's adaptSnapshot: fields kind ("active", "view",
+// "committed"), name and parent (present even when empty), labels.<key>).
+bool MatchInfo(const filters::Filter& filter, const Info& info);
 
 struct Info {
   Kind kind = Kind::kUnknown;

@@ -91,29 +91,6 @@ absl::Status WriteLabels(sqlite::Tx& tx, const std::string& id, const Labels& la
       .Exec();
 }
 
-filters::Adaptor Adapt(const Info& info) {
-  return filters::LabelsAdaptor(
-      [&info](absl::string_view field) -> std::optional<std::string> {
-        if (field == "kind") {
-          switch (info.kind) {
-            case Kind::kActive:
-              return "active";
-            case Kind::kView:
-              return "view";
-            case Kind::kCommitted:
-              return "committed";
-            default:
-              return std::nullopt;
-          }
-        }
-        // containerd reports name and parent present even when empty.
-        if (field == "name") return info.name;
-        if (field == "parent") return info.parent;
-        return std::nullopt;
-      },
-      &info.labels);
-}
-
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<MetaStore>> MetaStore::Open(const std::string& path,
@@ -177,7 +154,7 @@ absl::StatusOr<std::vector<Record>> WalkInfo(sqlite::Tx& tx, const filters::Filt
     ASSIGN_OR_RETURN(bool row, stmt.Step());
     if (!row) break;
     ASSIGN_OR_RETURN(Record r, ReadRow(stmt));
-    if (filter.MatchesAll() || filter.Match(Adapt(r.info))) out.push_back(std::move(r));
+    if (MatchInfo(filter, r.info)) out.push_back(std::move(r));
   }
   return out;
 }
