@@ -3,7 +3,7 @@
 // Version (no storage), Content/Info (a metadata read) and Content/Update of a label (a metadata
 // write) — while the main client deletes the lease with `sync`, so the daemon collects all the
 // blobs before answering. The figure to read is the probe's max and p99 in mode "gc" against
-// mode "idle" (the same loop with no collection running); "Leases/Delete sync" is the whole
+// mode "idle" (the same loop with no collection running); "Leases/Delete(sync)" is the whole
 // collection as the deleting client sees it.
 //
 // The probe blob carries containerd.io/gc.root so that it survives the collection in either
@@ -42,9 +42,8 @@ absl::StatusOr<std::unique_ptr<client::Client>> Connect(const BenchOptions& opti
 
 absl::StatusOr<std::string> WriteBlob(client::Client& c, const std::string& ref,
                                       const std::string& data, const client::Labels& labels = {}) {
-  client::WriteOptions o{.ref = ref,
-                         .total = static_cast<int64_t>(data.size()),
-                         .labels = labels};
+  client::WriteOptions o{
+      .ref = ref, .total = static_cast<int64_t>(data.size()), .labels = labels};
   return client::WriteContent(c, o, [&data](int64_t offset) -> absl::StatusOr<std::string> {
     return data.substr(static_cast<size_t>(offset));
   });
@@ -55,14 +54,16 @@ absl::Status Probe(client::Client& c, const std::string& digest, int64_t i,
                    LatencyRecorder& recorder) {
   google::protobuf::Empty empty;
   containerd::services::version::v1::VersionResponse version;
-  grpc::Status s = TimeRpc(recorder, kVersion,
-                           [&] { return c.version().Version(c.NewContext().get(), empty, &version); });
+  grpc::Status s = TimeRpc(recorder, kVersion, [&] {
+    return c.version().Version(c.NewContext().get(), empty, &version);
+  });
   if (!s.ok()) return RpcError("Version", "", s);
 
   content_v1::InfoRequest info_req;
   info_req.set_digest(digest);
   content_v1::InfoResponse info;
-  s = TimeRpc(recorder, kInfo, [&] { return c.content().Info(c.NewContext().get(), info_req, &info); });
+  s = TimeRpc(recorder, kInfo,
+              [&] { return c.content().Info(c.NewContext().get(), info_req, &info); });
   if (!s.ok()) return RpcError("Content/Info", digest, s);
 
   content_v1::UpdateRequest update_req;
@@ -104,8 +105,9 @@ absl::StatusOr<Report> RunGcStall(const BenchOptions& options) {
   client::Client& c = **main_client;
   client::Client& p = **probe_client;
 
-  auto probe_blob = WriteBlob(c, absl::StrCat("bench-", run, "-probe"),
-                              absl::StrCat("probe blob ", run), {{"containerd.io/gc.root", "bench"}});
+  auto probe_blob =
+      WriteBlob(c, absl::StrCat("bench-", run, "-probe"), absl::StrCat("probe blob ", run),
+                {{"containerd.io/gc.root", "bench"}});
   if (!probe_blob.ok()) {
     return absl::Status(probe_blob.status().code(),
                         absl::StrCat("writing the probe blob: ", probe_blob.status().message()));
@@ -123,9 +125,9 @@ absl::StatusOr<Report> RunGcStall(const BenchOptions& options) {
     for (int64_t i = 0; i < kIdleIterations; ++i) {
       if (absl::Status s = Probe(p, probe_digest, i, recorder); !s.ok()) return s;
     }
-    report.modes.push_back(
-        Result("idle", kIdleIterations,
-               absl::FromChrono(std::chrono::steady_clock::now() - start), recorder));
+    report.modes.push_back(Result("idle", kIdleIterations,
+                                  absl::FromChrono(std::chrono::steady_clock::now() - start),
+                                  recorder));
   }
 
   // Setup (not measured): --count blobs held by one lease only.
@@ -137,8 +139,9 @@ absl::StatusOr<Report> RunGcStall(const BenchOptions& options) {
     std::string data = absl::StrCat("bench ", run, " blob ", i, " ");
     data.resize(kBlobSize, static_cast<char>('a' + i % 26));
     auto d = WriteBlob(c, absl::StrCat("bench-", run, "-", i), data);
-    if (!d.ok()) return absl::Status(d.status().code(), absl::StrCat("writing blob ", i, ": ",
-                                                                      d.status().message()));
+    if (!d.ok())
+      return absl::Status(d.status().code(),
+                          absl::StrCat("writing blob ", i, ": ", d.status().message()));
     if (i == 0) first = *d;
     last = *d;
   }
@@ -159,7 +162,7 @@ absl::StatusOr<Report> RunGcStall(const BenchOptions& options) {
     }
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(20));  // the probe is running
-  LatencyRecorder delete_recorder({"Leases/Delete sync"});
+  LatencyRecorder delete_recorder({"Leases/Delete(sync)"});
   containerd::services::leases::v1::DeleteRequest del;
   del.set_id(lease);
   del.set_sync(true);
@@ -177,8 +180,10 @@ absl::StatusOr<Report> RunGcStall(const BenchOptions& options) {
   for (const std::string& d : {first, last}) {
     absl::Status gone = client::GetContentInfo(c, d).status();
     if (!absl::IsNotFound(gone)) {
-      return absl::DataLossError(absl::StrCat("blob ", d, " was not collected by Leases/Delete "
-                                              "with sync: ", gone.ToString()));
+      return absl::DataLossError(absl::StrCat("blob ", d,
+                                              " was not collected by Leases/Delete "
+                                              "with sync: ",
+                                              gone.ToString()));
     }
   }
   // The probe blob goes too (the next collection removes it).

@@ -98,9 +98,9 @@ TEST_F(GcTest, ImageDeleteSyncRemovesItsBlobsFromTheApiAndTheDisk) {
   // A second image keeps a blob of its own, which must survive the first one's deletion.
   auto other = Write(*client_, "other manifest", {{"containerd.io/gc.root", "test"}});
   ASSERT_TRUE(other.ok()) << other.status();
-  ASSERT_TRUE(CreateImage("docker.io/library/gc:1", *manifest,
-                          static_cast<int64_t>(manifest_data.size()))
-                  .ok());
+  ASSERT_TRUE(
+      CreateImage("docker.io/library/gc:1", *manifest, static_cast<int64_t>(manifest_data.size()))
+          .ok());
   ASSERT_TRUE(client::DeleteLease(*client_, "pull", /*sync=*/true).ok());
 
   // The image holds its tree.

@@ -76,8 +76,7 @@ class Marker {
         ASSIGN_OR_RETURN(bool row, stmt.Step());
         if (!row) break;
         std::string ns = stmt.Text(0);
-        auto lease =
-            live_leases.find(absl::StrCat(ns, absl::string_view("\0", 1), stmt.Text(1)));
+        auto lease = live_leases.find(absl::StrCat(ns, absl::string_view("\0", 1), stmt.Text(1)));
         if (lease == live_leases.end()) continue;  // expired: swept below
         const bool flat = lease->second;
         std::string type = stmt.Text(2);
@@ -140,7 +139,8 @@ class Marker {
         ASSIGN_OR_RETURN(bool row, stmt.Step());
         if (!row) break;
         ASSIGN_OR_RETURN(Labels labels, LabelsFromJson(stmt.Text(2)));
-        if (labels.contains(kLabelGcRoot)) Push({Kind::kContent, false, stmt.Text(0), stmt.Text(1)});
+        if (labels.contains(kLabelGcRoot))
+          Push({Kind::kContent, false, stmt.Text(0), stmt.Text(1)});
       }
     }
     {
@@ -214,9 +214,8 @@ class Marker {
         if (node.flat) return absl::OkStatus();
         std::optional<std::string> labels;
         {
-          ASSIGN_OR_RETURN(sqlite::Stmt stmt,
-                           tx_.Prepare("SELECT labels FROM content_blobs "
-                                       "WHERE namespace = ?1 AND digest = ?2"));
+          ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx_.Prepare("SELECT labels FROM content_blobs "
+                                                          "WHERE namespace = ?1 AND digest = ?2"));
           stmt.Bind(1, node.ns).Bind(2, node.key);
           ASSIGN_OR_RETURN(bool row, stmt.Step());
           if (row) labels = stmt.Text(0);
@@ -249,9 +248,8 @@ class Marker {
       case Kind::kIngest: {
         std::optional<std::string> expected;
         {
-          ASSIGN_OR_RETURN(sqlite::Stmt stmt,
-                           tx_.Prepare("SELECT expected FROM content_ingests "
-                                       "WHERE namespace = ?1 AND ref = ?2"));
+          ASSIGN_OR_RETURN(sqlite::Stmt stmt, tx_.Prepare("SELECT expected FROM content_ingests "
+                                                          "WHERE namespace = ?1 AND ref = ?2"));
           stmt.Bind(1, node.ns).Bind(2, node.key);
           ASSIGN_OR_RETURN(bool row, stmt.Step());
           if (row && !stmt.IsNull(0)) expected = stmt.Text(0);
@@ -316,25 +314,26 @@ absl::Status MarkAndSweep(sqlite::Tx& tx, absl::Time now, GcStats& stats) {
     RETURN_IF_ERROR(stmt.Bind(1, absl::ToUnixNanos(now)).Exec());
     stats.leases = tx.Changes();
   }
-  ASSIGN_OR_RETURN(stats.content_rows,
-                   SweepTable(tx, marker, Kind::kContent,
-                              "SELECT namespace, digest FROM content_blobs",
-                              "DELETE FROM content_blobs WHERE namespace = ?1 AND digest = ?2", 2));
-  ASSIGN_OR_RETURN(stats.ingest_rows,
-                   SweepTable(tx, marker, Kind::kIngest,
-                              "SELECT namespace, ref FROM content_ingests",
-                              "DELETE FROM content_ingests WHERE namespace = ?1 AND ref = ?2", 2));
-  ASSIGN_OR_RETURN(stats.snapshot_rows,
-                   SweepTable(tx, marker, Kind::kSnapshot,
-                              "SELECT namespace, snapshotter, key FROM snapshots",
-                              "DELETE FROM snapshots WHERE namespace = ?1 AND snapshotter = ?2 "
-                              "AND key = ?3",
-                              3));
+  ASSIGN_OR_RETURN(
+      stats.content_rows,
+      SweepTable(tx, marker, Kind::kContent, "SELECT namespace, digest FROM content_blobs",
+                 "DELETE FROM content_blobs WHERE namespace = ?1 AND digest = ?2", 2));
+  ASSIGN_OR_RETURN(
+      stats.ingest_rows,
+      SweepTable(tx, marker, Kind::kIngest, "SELECT namespace, ref FROM content_ingests",
+                 "DELETE FROM content_ingests WHERE namespace = ?1 AND ref = ?2", 2));
+  ASSIGN_OR_RETURN(
+      stats.snapshot_rows,
+      SweepTable(tx, marker, Kind::kSnapshot, "SELECT namespace, snapshotter, key FROM snapshots",
+                 "DELETE FROM snapshots WHERE namespace = ?1 AND snapshotter = ?2 "
+                 "AND key = ?3",
+                 3));
   stats.sweep = absl::Now() - marked;
   return absl::OkStatus();
 }
 
-// Runs `query` (one parameter, `value`) in a read transaction: whether it returns a row.
+// Runs `query` in a read transaction with `value` as ?1 (and `value2` as ?2 unless empty):
+// whether it returns a row.
 absl::StatusOr<bool> HasRow(sqlite::Database& db, const char* query, absl::string_view value,
                             absl::string_view value2 = {}) {
   bool found = false;
@@ -504,14 +503,14 @@ absl::Status CollectSnapshots(sqlite::Database& db, const std::string& name,
 absl::StatusOr<GcStats> GarbageCollect(sqlite::Database& db, const GcBackends& backends,
                                        absl::Time now) {
   GcStats stats;
-  RETURN_IF_ERROR(Annotate(
-      db.Write([&](sqlite::Tx& tx) { return MarkAndSweep(tx, now, stats); }), "gc mark and sweep"));
+  RETURN_IF_ERROR(Annotate(db.Write([&](sqlite::Tx& tx) { return MarkAndSweep(tx, now, stats); }),
+                           "gc mark and sweep"));
 
   absl::Status first;
   if (backends.content != nullptr) {
     absl::Time start = absl::Now();
     KeepFirst(first, Annotate(CollectContent(db, *backends.content, backends.content_guard, stats),
-                         "gc content"));
+                              "gc content"));
     stats.content = absl::Now() - start;
   }
   absl::Time start = absl::Now();

@@ -67,19 +67,19 @@ struct GcBackends {
 
 struct GcStats {
   // Rows deleted by the sweep.
-  int64_t leases = 0;         // expired leases
-  int64_t content_rows = 0;   // (namespace, digest) references
+  int64_t leases = 0;        // expired leases
+  int64_t content_rows = 0;  // (namespace, digest) references
   int64_t ingest_rows = 0;
   int64_t snapshot_rows = 0;
   // Objects removed from the backends.
   int64_t blobs = 0;
-  int64_t bytes = 0;          // sizes of the removed blobs
-  int64_t ingests = 0;        // backend ingests aborted
-  int64_t snapshots = 0;      // backend snapshots removed (not counted with snapshot_cleanup)
+  int64_t bytes = 0;      // sizes of the removed blobs
+  int64_t ingests = 0;    // backend ingests aborted
+  int64_t snapshots = 0;  // backend snapshots removed (not counted with snapshot_cleanup)
   // Durations: mark and sweep together are the time the metadata was held (the pause).
   absl::Duration mark;
   absl::Duration sweep;
-  absl::Duration content;     // the content backend pass
+  absl::Duration content;       // the content backend pass
   absl::Duration snapshotters;  // all snapshotter passes
 
   // The pause: what the API waited for (containerd's gc.Stats.Elapsed).

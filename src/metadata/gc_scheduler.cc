@@ -44,9 +44,8 @@ void GcPolicy::OnTrigger(absl::Time now) {
 // deletion (no deletion threshold) or reaching the mutation threshold. Otherwise the changes
 // wait for the collection already scheduled.
 void GcPolicy::MaybeSchedule(absl::Time now) {
-  const bool deletions_due = config_.deletion_threshold > 0
-                                 ? deletions_ >= config_.deletion_threshold
-                                 : false;
+  const bool deletions_due =
+      config_.deletion_threshold > 0 ? deletions_ >= config_.deletion_threshold : false;
   const bool idle_due =
       !next_ && ((config_.deletion_threshold == 0 && deletions_ > 0) ||
                  (config_.mutation_threshold > 0 && mutations_ >= config_.mutation_threshold));
@@ -192,17 +191,16 @@ void GcScheduler::Run() {
     ++collections_;
     if (result.ok()) {
       policy_.OnFinished(result->Pause(), now);
-      log::Debug("garbage collected",
-                 {{"mark", absl::FormatDuration(result->mark)},
-                  {"sweep", absl::FormatDuration(result->sweep)},
-                  {"content", absl::FormatDuration(result->content)},
-                  {"snapshotters", absl::FormatDuration(result->snapshotters)},
-                  {"blobs", result->blobs},
-                  {"bytes", result->bytes},
-                  {"ingests", result->ingests},
-                  {"snapshots", result->snapshots},
-                  {"leases", result->leases},
-                  {"next_in", absl::FormatDuration(*policy_.next() - now)}});
+      log::Debug("garbage collected", {{"mark", absl::FormatDuration(result->mark)},
+                                       {"sweep", absl::FormatDuration(result->sweep)},
+                                       {"content", absl::FormatDuration(result->content)},
+                                       {"snapshotters", absl::FormatDuration(result->snapshotters)},
+                                       {"blobs", result->blobs},
+                                       {"bytes", result->bytes},
+                                       {"ingests", result->ingests},
+                                       {"snapshots", result->snapshots},
+                                       {"leases", result->leases},
+                                       {"next_in", absl::FormatDuration(*policy_.next() - now)}});
     } else {
       policy_.OnFailed(now);
       log::Error("garbage collection failed", {{"error", result.status().ToString()}});

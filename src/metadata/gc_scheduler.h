@@ -5,7 +5,8 @@
 // Inputs: MarkDirty() after something was deleted (an image, a blob, a lease, a container, a
 // snapshot), MarkMutation() after any other change, RunNow() to ask for a collection and wait for
 // it. The rules are containerd's (GcPolicy below), with its defaults:
-//   startup_delay 100ms      a first collection that long after start (0: none)
+//   startup_delay 100ms      a first collection that long after start (0: none; berthd uses 0
+//                            and runs the first collection with RunNow before serving)
 //   schedule_delay 0         how long after a trigger a collection is scheduled
 //   deletion_threshold 0     collect as soon as this many deletions happened (0: no count; any
 //                            deletion is collected at the next scheduled time)

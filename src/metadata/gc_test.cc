@@ -8,8 +8,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
-#include "content/digester.h"
 #include "base/status.h"
+#include "content/digester.h"
 #include "content/local_store.h"
 #include "metadata/content.h"
 #include "metadata/namespaces.h"
@@ -79,10 +79,10 @@ class GcTest : public ::testing::Test {
     ASSERT_TRUE(lease.ok()) << lease.status();
   }
   void CreateImage(const std::string& ns, const std::string& name, const std::string& target) {
-    Image image{.name = name,
-                .target = {.media_type = "application/vnd.oci.image.index.v1+json",
-                           .digest = target,
-                           .size = 1}};
+    Image image{
+        .name = name,
+        .target = {
+            .media_type = "application/vnd.oci.image.index.v1+json", .digest = target, .size = 1}};
     auto created = store_->images().Create(ns, image);
     ASSERT_TRUE(created.ok()) << created.status();
   }
@@ -142,9 +142,9 @@ class GcImageTest : public GcTest {
     t.config = Write(ns, "config " + tag, {}, lease);
     t.layer0 = Write(ns, "layer0 " + tag, {}, lease);
     t.layer1 = Write(ns, "layer1 " + tag, {}, lease);
-    t.manifest = Write(ns, "manifest " + tag,
-                       {{kRefConfig, t.config}, {kRefLayer0, t.layer0}, {kRefLayer1, t.layer1}},
-                       lease);
+    t.manifest =
+        Write(ns, "manifest " + tag,
+              {{kRefConfig, t.config}, {kRefLayer0, t.layer0}, {kRefLayer1, t.layer1}}, lease);
     t.index = Write(ns, "index " + tag, {{kRefManifest, t.manifest}}, lease);
     return t;
   }
@@ -184,9 +184,10 @@ TEST_F(GcImageTest, RefLabelsNeedTheirSeparator) {
   std::string target = Write("ns", "target");
   std::string other = Write("ns", "other");
   // "containerd.io/gc.ref.contentX" is not a reference; ".../gc.ref.content" alone is.
-  std::string root = Write("ns", "root", {{kLabelGcRoot, "1"},
-                                          {"containerd.io/gc.ref.contentX", other},
-                                          {"containerd.io/gc.ref.content", target}});
+  std::string root = Write("ns", "root",
+                           {{kLabelGcRoot, "1"},
+                            {"containerd.io/gc.ref.contentX", other},
+                            {"containerd.io/gc.ref.content", target}});
   Collect();
   EXPECT_TRUE(OnDisk(root));
   EXPECT_TRUE(OnDisk(target));
@@ -205,9 +206,9 @@ TEST_F(GcImageTest, LeaseKeepsContentUntilDeleted) {
 
 TEST_F(GcImageTest, ExpiredLeaseIsDeletedAndReleasesContent) {
   absl::Time expiry = absl::Now() + absl::Hours(1);
-  CreateLease("ns", "short", {{"containerd.io/gc.expire", absl::FormatTime(absl::RFC3339_full,
-                                                                           expiry,
-                                                                           absl::UTCTimeZone())}});
+  CreateLease("ns", "short",
+              {{"containerd.io/gc.expire",
+                absl::FormatTime(absl::RFC3339_full, expiry, absl::UTCTimeZone())}});
   std::string blob = Write("ns", "leased for an hour", {}, "short");
   GcStats stats = Collect();
   EXPECT_EQ(stats.leases, 0);
@@ -223,7 +224,8 @@ TEST_F(GcImageTest, ExpiredLeaseIsDeletedAndReleasesContent) {
 TEST_F(GcImageTest, FlatLeaseDoesNotFollowLabels) {
   CreateLease("ns", "flat", {{kLabelGcFlat, "1"}});
   ImageTree t = Tree("ns", "c");  // written without the lease
-  ASSERT_TRUE(store_->leases().AddResource("ns", "flat", {.id = t.manifest, .type = "content"}).ok());
+  ASSERT_TRUE(
+      store_->leases().AddResource("ns", "flat", {.id = t.manifest, .type = "content"}).ok());
   Collect();
   EXPECT_TRUE(OnDisk(t.manifest));
   EXPECT_FALSE(OnDisk(t.config));
@@ -232,7 +234,8 @@ TEST_F(GcImageTest, FlatLeaseDoesNotFollowLabels) {
 
   CreateLease("ns", "deep");
   ImageTree u = Tree("ns", "d");
-  ASSERT_TRUE(store_->leases().AddResource("ns", "deep", {.id = u.manifest, .type = "content"}).ok());
+  ASSERT_TRUE(
+      store_->leases().AddResource("ns", "deep", {.id = u.manifest, .type = "content"}).ok());
   Collect();
   EXPECT_TRUE(OnDisk(u.config));
   EXPECT_TRUE(OnDisk(u.layer1));
@@ -241,8 +244,8 @@ TEST_F(GcImageTest, FlatLeaseDoesNotFollowLabels) {
 
 TEST_F(GcImageTest, GcRootLabelKeepsContentAndItsReferences) {
   std::string config = Write("ns", "rooted config");
-  std::string manifest = Write("ns", "rooted manifest", {{kLabelGcRoot, "2026-01-01T00:00:00Z"},
-                                                         {kRefConfig, config}});
+  std::string manifest = Write("ns", "rooted manifest",
+                               {{kLabelGcRoot, "2026-01-01T00:00:00Z"}, {kRefConfig, config}});
   std::string loose = Write("ns", "loose");
   Collect();
   EXPECT_TRUE(OnDisk(manifest));
@@ -440,7 +443,8 @@ TEST_F(GcTest, SnapshotReferencesAcrossKinds) {
   AddSnapshotRow("ns", "p", "ns/1/p", "");
   AddSnapshotRow("ns", "s", "ns/2/s", "p", {{"containerd.io/gc.ref.content.x", blob}});
   CreateLease("ns", "l");
-  std::string holder = Write("ns", "holder", {{"containerd.io/gc.ref.snapshot.native/0", "s"}}, "l");
+  std::string holder =
+      Write("ns", "holder", {{"containerd.io/gc.ref.snapshot.native/0", "s"}}, "l");
   BackendCommitted("ns/3/leased", "");
   AddSnapshotRow("ns", "leased", "ns/3/leased", "");
   ASSERT_TRUE(
