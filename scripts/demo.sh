@@ -42,6 +42,15 @@ mkdir -p "$mnt"
 run ctr -a $sock -n demo images mount berth.test/busybox:latest "$mnt"
 run ls "$mnt" "$mnt/bin/busybox"
 run ctr -a $sock -n demo images unmount --rm "$mnt"
+# Containers: through berth's shim (containerd-shim-berth-v2) and runc.
+run ctr -a $sock -n demo run --rm berth.test/busybox:latest hello sh -c 'echo "hello from a berth container: $(uname -s), pid $$"'
+run ctr -a $sock -n demo run -d berth.test/busybox:latest sleeper sleep 1000
+run ctr -a $sock -n demo tasks ls
+run ctr -a $sock -n demo tasks exec --exec-id probe sleeper ps
+run ctr -a $sock -n demo tasks kill -s SIGKILL sleeper
+for _ in $(seq 50); do ctr -a $sock -n demo tasks ls | grep -q 'sleeper.*STOPPED' && break; sleep 0.1; done
+run ctr -a $sock -n demo tasks rm sleeper
+run ctr -a $sock -n demo containers rm sleeper
 run ctr -a $sock -n demo images rm --sync berth.test/busybox:latest
 # ctr's import holds a 24 h lease; dropping it lets garbage collection take the blobs.
 for l in $(ctr -a $sock -n demo leases ls -q); do ctr -a $sock -n demo leases rm --sync "$l"; done

@@ -326,7 +326,8 @@ Berthd::~Berthd() {
 ::testing::AssertionResult Berthd::Start(const std::vector<std::string>& extra,
                                          bool default_paths) {
   if (running()) return ::testing::AssertionFailure() << "berthd is already running";
-  std::vector<std::string> argv = {kBerthdPath};
+  std::vector<std::string> argv = wrapper_;
+  argv.push_back(kBerthdPath);
   if (default_paths) {
     argv.insert(argv.end(), {"--root", root(), "--state", state(), "--address", socket(),
                              "--log-level", "debug"});

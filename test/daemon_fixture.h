@@ -139,6 +139,9 @@ class Berthd {
   std::string socket() const { return dir_.Sub("berthd.sock"); }
   std::string log_path() const { return dir_.Sub("berthd.log"); }
   std::string Log() const { return ReadFileOrEmpty(log_path()); }
+  // Runs berthd through `wrapper` (a command that execs its arguments, keeping the PID), e.g.
+  // PrivateMountNamespaceWithoutCgroup2() for crun. Takes effect at the next Start.
+  void set_wrapper(std::vector<std::string> wrapper) { wrapper_ = std::move(wrapper); }
   // Overrides the socket that readiness is checked on (for a config file's own address).
   void set_socket_override(std::string path) { socket_override_ = std::move(path); }
 
@@ -147,8 +150,17 @@ class Berthd {
 
   TempDir dir_;
   std::string socket_override_;
+  std::vector<std::string> wrapper_;
   std::unique_ptr<Process> process_;
 };
+
+// A wrapper for Berthd::set_wrapper: a private mount namespace without the hybrid host's cgroup2
+// mount at /sys/fs/cgroup/unified, which crun 1.8 refuses to run beside. berthd and the shims it
+// starts (and so crun) live in it; mounts made there vanish with it.
+inline std::vector<std::string> PrivateMountNamespaceWithoutCgroup2() {
+  return {"/usr/bin/unshare", "-m", "--propagation", "private", "/bin/sh", "-c",
+          "umount /sys/fs/cgroup/unified 2>/dev/null; exec \"$0\" \"$@\""};
+}
 
 // A started berthd and a client whose namespace is unique to the test.
 class DaemonTest : public ::testing::Test {

@@ -1,5 +1,6 @@
 #include "daemon/builtins.h"
 
+#include "base/status.h"
 #include "base/version.h"
 #include "daemon/daemon.h"
 #include "services/containers_service.h"
@@ -11,6 +12,7 @@
 #include "services/leases_service.h"
 #include "services/namespaces_service.h"
 #include "services/snapshots_service.h"
+#include "services/tasks_service.h"
 #include "services/version_service.h"
 
 namespace berth::daemon {
@@ -37,6 +39,8 @@ std::vector<Builtin> Builtins() {
       {"io.containerd.lease.v1", "manager", {"io.containerd.metadata.v1"}, Nothing},
       {"io.containerd.gc.v1", "scheduler", {"io.containerd.metadata.v1"},
        [](Daemon& d) { return d.StartGc(); }},
+      {"io.containerd.runtime.v2", "task", {"io.containerd.event.v1", "io.containerd.metadata.v1"},
+       [](Daemon& d) { return d.StartRuntime(); }},
       {"io.containerd.service.v1", "containers-service", {"io.containerd.metadata.v1"}, Nothing},
       {"io.containerd.service.v1", "content-service", {"io.containerd.metadata.v1"}, Nothing},
       {"io.containerd.service.v1", "diff-service", {"io.containerd.differ.v1"}, Nothing},
@@ -44,6 +48,7 @@ std::vector<Builtin> Builtins() {
       {"io.containerd.service.v1", "leases-service", {"io.containerd.lease.v1"}, Nothing},
       {"io.containerd.service.v1", "namespaces-service", {"io.containerd.metadata.v1"}, Nothing},
       {"io.containerd.service.v1", "snapshots-service", {"io.containerd.metadata.v1"}, Nothing},
+      {"io.containerd.service.v1", "tasks-service", {"io.containerd.runtime.v2"}, Nothing},
 
       {"io.containerd.grpc.v1", "containers", {"io.containerd.service.v1"},
        [](Daemon& d) {
@@ -99,6 +104,13 @@ std::vector<Builtin> Builtins() {
          }
          d.AddService(
              std::make_unique<services::SnapshotsService>(d.snapshot_store(), &d.exchange()));
+         return absl::OkStatus();
+       }},
+      {"io.containerd.grpc.v1", "tasks", {"io.containerd.service.v1"},
+       [](Daemon& d) {
+         if (d.tasks() == nullptr) return ErrFailedPrecondition("runtime not loaded");
+         d.AddService(
+             std::make_unique<services::TasksService>(&d.store().containers(), d.tasks()));
          return absl::OkStatus();
        }},
       {"io.containerd.grpc.v1", "version", {},

@@ -74,7 +74,7 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view sou
   }
   const toml::table& root = parsed.table();
   Config c;
-  RETURN_IF_ERROR(UnknownKeys(root, "", {"version", "root", "state", "grpc", "debug", "metadata"},
+  RETURN_IF_ERROR(UnknownKeys(root, "", {"version", "root", "state", "grpc", "debug", "metadata", "runtime"},
                               source));
   if (const toml::node* v = root.get("version")) {
     if (!v->is_integer() || *v->value<int64_t>() != 2) {
@@ -101,6 +101,12 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view sou
     RETURN_IF_ERROR(UnknownKeys(*metadata, "metadata.", {"sync"}, source));
     RETURN_IF_ERROR(ReadString(*metadata, "sync", "metadata.sync", &c.metadata.sync, source));
   }
+  ASSIGN_OR_RETURN(const toml::table* runtime, Section(root, "runtime", source));
+  if (runtime != nullptr) {
+    RETURN_IF_ERROR(UnknownKeys(*runtime, "runtime.", {"runc_shim"}, source));
+    RETURN_IF_ERROR(
+        ReadString(*runtime, "runc_shim", "runtime.runc_shim", &c.runtime.runc_shim, source));
+  }
   return c;
 }
 
@@ -119,7 +125,9 @@ std::string DefaultConfigToml() {
                       "  uid = ", c.grpc.uid, "\n", "  gid = ", c.grpc.gid, "\n\n", "[debug]\n",
                       "  level = \"", c.debug.level, "\"\n\n", "[metadata]\n",
                       "  # \"normal\": commits survive a killed daemon; \"full\": also power loss\n",
-                      "  sync = \"", c.metadata.sync, "\"\n");
+                      "  sync = \"", c.metadata.sync, "\"\n\n", "[runtime]\n",
+                      "  # which shim runs io.containerd.runc.v2: \"berth\" or \"containerd\"\n",
+                      "  runc_shim = \"", c.runtime.runc_shim, "\"\n");
 }
 
 absl::Status Validate(const Config& c) {
@@ -136,6 +144,11 @@ absl::Status Validate(const Config& c) {
   if (c.metadata.sync != "normal" && c.metadata.sync != "full") {
     return ErrInvalidArgument(absl::StrCat("metadata.sync must be \"normal\" or \"full\", got \"",
                                            c.metadata.sync, "\""));
+  }
+  if (c.runtime.runc_shim != "berth" && c.runtime.runc_shim != "containerd") {
+    return ErrInvalidArgument(absl::StrCat(
+        "runtime.runc_shim must be \"berth\" or \"containerd\", got \"", c.runtime.runc_shim,
+        "\""));
   }
   return absl::OkStatus();
 }

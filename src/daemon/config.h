@@ -25,6 +25,11 @@ struct Config {
     // "normal": a commit survives a killed daemon; "full": also a power loss (fsync per commit).
     std::string sync = "normal";
   } metadata;
+  struct Runtime {
+    // Which shim serves io.containerd.runc.v2 (what ctr and dockerd ask for): "berth" (ours,
+    // containerd-shim-berth-v2) or "containerd" (containerd-shim-runc-v2 from PATH).
+    std::string runc_shim = "berth";
+  } runtime;
 };
 
 inline constexpr char kDefaultConfigPath[] = "/etc/berth/config.toml";

@@ -69,6 +69,18 @@ TEST(ConfigTest, ValidateRejectsRelativePathsAndBadLevels) {
   c = Config();
   c.metadata.sync = "sometimes";
   EXPECT_FALSE(Validate(c).ok());
+  c = Config();
+  c.runtime.runc_shim = "crun";
+  EXPECT_FALSE(Validate(c).ok());
+}
+
+TEST(ConfigTest, RuncShimSwitch) {
+  auto c = ParseConfig("[runtime]\nrunc_shim = \"containerd\"\n", "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->runtime.runc_shim, "containerd");
+  EXPECT_TRUE(Validate(*c).ok());
+  EXPECT_EQ(Config().runtime.runc_shim, "berth");
+  EXPECT_FALSE(ParseConfig("[runtime]\nshim = \"x\"\n", "t.toml").ok());
 }
 
 }  // namespace

@@ -2,6 +2,9 @@
 
 #include <grpcpp/health_check_service_interface.h>
 
+#include <unistd.h>
+
+#include <cerrno>
 #include <chrono>
 #include <filesystem>
 
@@ -113,6 +116,25 @@ absl::Status Daemon::StartGc() {
   return absl::OkStatus();
 }
 
+absl::Status Daemon::StartRuntime() {
+  char self[4096];
+  ssize_t n = ::readlink("/proc/self/exe", self, sizeof(self) - 1);
+  if (n <= 0) return ErrnoError(errno, "readlink /proc/self/exe");
+  const std::string exe(self, static_cast<size_t>(n));
+  runtime::ManagerConfig mc{
+      .root = config_.root + "/io.containerd.runtime.v2.task",
+      .state = config_.state + "/io.containerd.runtime.v2.task",
+      .address = config_.grpc.address,
+      .ttrpc_address = config_.grpc.address + ".ttrpc",
+      .publish_binary = exe,
+      .self_dir = std::filesystem::path(exe).parent_path().string(),
+      .runc_shim = config_.runtime.runc_shim,
+      .debug = config_.debug.level == "debug" || config_.debug.level == "trace",
+  };
+  ASSIGN_OR_RETURN(tasks_, runtime::TaskManager::Start(std::move(mc), &exchange_));
+  return absl::OkStatus();
+}
+
 absl::Status Daemon::OpenSnapshotter(absl::string_view id) {
   const std::string root = absl::StrCat(config_.root, "/io.containerd.snapshotter.v1.", id);
   std::unique_ptr<snapshots::Snapshotter> sn;
@@ -169,6 +191,8 @@ void Daemon::Stop(absl::Duration grace) {
     server_->Wait();
     server_.reset();
   }
+  // The shims keep running; only our connections to them close.
+  tasks_.reset();
   // The reaper and the event sink call into gc_: stop them first.
   reaper_.reset();
   if (gc_subscription_ != 0) {

@@ -25,6 +25,7 @@
 #include "metadata/lease_reaper.h"
 #include "metadata/snapshots.h"
 #include "metadata/store.h"
+#include "runtime/task_manager.h"
 #include "snapshots/snapshotter.h"
 
 namespace berth::services {
@@ -74,6 +75,12 @@ class Daemon {
   absl::Status StartGc();
   // Null until StartGc succeeded.
   metadata::GcScheduler* gc() { return gc_.get(); }
+  // Starts the v2 runtime (io.containerd.runtime.v2 task): its ttrpc socket for the shims'
+  // events at <grpc address>.ttrpc, bundles under <state>/io.containerd.runtime.v2.task, and
+  // reconnects to the shims of a previous run.
+  absl::Status StartRuntime();
+  // Null until StartRuntime succeeded.
+  runtime::TaskManager* tasks() { return tasks_.get(); }
   // The plugins initialised so far, each with its init error if it failed.
   const std::vector<Plugin>& plugins() const { return plugins_; }
   // Registers a gRPC service to serve; the daemon owns it.
@@ -100,6 +107,7 @@ class Daemon {
   std::unique_ptr<metadata::GcScheduler> gc_;
   std::unique_ptr<events::Sink> gc_events_;  // marks gc_ dirty on delete events
   uint64_t gc_subscription_ = 0;
+  std::unique_ptr<runtime::TaskManager> tasks_;
   std::vector<Plugin> plugins_;
   std::vector<std::unique_ptr<grpc::Service>> services_;
   services::EventsService* events_service_ = nullptr;
