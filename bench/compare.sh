@@ -6,11 +6,16 @@
 # Usage: bench/compare.sh [--build-dir build] [--scenario containers] [--count 1000]
 #                         [--clients 10] [--warmup 10] [--rounds 3] [--settle 2]
 #                         [--only berthd|containerd] [--berthd-sync normal|full] [--out DIR]
+#                         [--no-runc-baseline]
 #   --rounds  runs per daemon, alternating daemons (B C, C B, ...); the median round is shown
 #   --only    measure one daemon (the other's columns print "-")
 #   --out     keep every berth-bench JSON and both daemon logs in DIR
 #   --berthd-sync  berthd's metadata.sync (via a generated --config); "full" fsyncs each commit
 #             as containerd's bbolt does. Default: berthd's own default.
+# Scenario "run" (containers on runc): the busybox test image is built and imported into each
+#   daemon first (not measured); --count defaults to 100; afterwards bench/runc_baseline.sh times
+#   bare `runc run` of the same /bin/true (skip with --no-runc-baseline), and a table of ms per
+#   container compares the three.
 # Needs: berth-bench and berthd in BUILD/bin, containerd and ctr (Debian package), jq, bc.
 # Ratio = berthd / containerd: for ops/s > 1 means berthd is faster; for memory < 1 means smaller.
 #
@@ -22,7 +27,7 @@ set -euo pipefail
 repo=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)
 build_dir=build
 scenario=containers
-count=1000
+count=""
 clients=10
 warmup=10
 rounds=3
@@ -30,8 +35,9 @@ settle=2
 only=""
 out_dir=""
 berthd_sync=""
+runc_baseline=1
 
-usage() { sed -n '2,15p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '2,20p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 while [ $# -gt 0 ]; do
   case "$1" in
     --build-dir) build_dir=$2; shift 2 ;;
@@ -44,6 +50,7 @@ while [ $# -gt 0 ]; do
     --only) only=$2; shift 2 ;;
     --out) out_dir=$2; shift 2 ;;
     --berthd-sync) berthd_sync=$2; shift 2 ;;
+    --no-runc-baseline) runc_baseline=0; shift ;;
     -h | --help) usage ;;
     *) echo "compare: unknown argument $1" >&2; usage ;;
   esac
@@ -52,6 +59,9 @@ case "$only" in "" | berthd | containerd) ;; *) echo "compare: --only berthd|con
 case "$berthd_sync" in "" | normal | full) ;; *) echo "compare: --berthd-sync normal|full" >&2; exit 2 ;; esac
 [[ "$rounds" =~ ^[1-9][0-9]*$ ]] || { echo "compare: --rounds must be a positive number" >&2; exit 2; }
 case "$build_dir" in /*) ;; *) build_dir="$repo/$build_dir" ;; esac
+if [ -z "$count" ]; then
+  if [ "$scenario" = run ]; then count=100; else count=1000; fi
+fi
 
 bench="$build_dir/bin/berth-bench"
 berthd="$build_dir/bin/berthd"
@@ -151,6 +161,18 @@ start_containerd() {
   pid[containerd]=$(cat "$dir/containerd.pid")
 }
 
+# Scenario "run" needs berth.test/busybox:latest in namespace bench (imported and unpacked).
+if [ "$scenario" = run ]; then
+  echo "== building the busybox test image" >&2
+  "$repo/scripts/make-test-images.sh" "$work/images" >/dev/null
+fi
+import_image() {
+  [ "$scenario" = run ] || return 0
+  if ! ctr -a "${sock[$1]}" -n bench images import "$work/images/busybox-docker.tar" >/dev/null; then
+    echo "compare: importing the busybox image into $1 failed" >&2; log_tail "${log[$1]}"; exit 1
+  fi
+}
+
 # "VmRSS Pss Private" in kB for a PID ("-" where unreadable).
 memory() {
   local rss="" pss="" priv=""
@@ -167,6 +189,7 @@ declare -A idle_mem after_mem
 for d in "${daemons[@]}"; do
   echo "== starting $d on $work/$d" >&2
   "start_$d"
+  import_image "$d"
 done
 sleep "$settle"
 for d in "${daemons[@]}"; do idle_mem[$d]=$(memory "${pid[$d]}"); done
@@ -186,6 +209,15 @@ for r in $(seq "$rounds"); do
 done
 for d in "${daemons[@]}"; do after_mem[$d]=$(memory "${pid[$d]}"); done
 stop_all
+
+if [ "$scenario" = run ] && [ "$runc_baseline" = 1 ]; then
+  echo "== bare runc run baseline: count $count, clients $clients" >&2
+  bw=$((warmup < 5 ? warmup : 5))
+  if ! "$repo/bench/runc_baseline.sh" --count "$count" --clients "$clients" --warmup "$bw" \
+      --archive "$work/images/busybox-docker.tar" --json >"$work/runc.json"; then
+    echo "compare: bench/runc_baseline.sh failed" >&2; exit 1
+  fi
+fi
 
 # --- report ---------------------------------------------------------------------------------
 
@@ -277,3 +309,27 @@ for when in idle after; do
 done
 echo "(idle: ${settle}s after start-up, before any load; after: right after the last round;"
 echo " Private = Private_Clean + Private_Dirty from smaps_rollup)"
+
+# Scenario "run": ms per container = wall / count (the inverse of ops/s), against bare runc.
+if [ "$scenario" = run ]; then
+  ms() { if [[ "$1" =~ ^[0-9.]+$ ]]; then printf '%.1f' "$(echo "scale=4; 1000 / $1" | bc)"; else echo -; fi; }
+  echo
+  printf '%-11s %11s %11s %10s %11s %12s\n' mode "berthd ms" "ctrd ms" "ctrd/b" "runc ms" "berthd/runc"
+  for m in $modes; do
+    b=$(ms "$(field berthd "$m" .iterations_per_s)")
+    k=$(ms "$(field containerd "$m" .iterations_per_s)")
+    r=-
+    [ -f "$work/runc.json" ] &&
+      r=$(jq -r ".modes[] | select(.mode == \"$m\") | .ms_per_container" "$work/runc.json")
+    printf '%-11s %11s %11s %10s %11s %12s\n' "$m" "$b" "$k" "$(ratio "$k" "$b")" "${r:--}" \
+      "$(ratio "$b" "${r:--}")"
+  done
+  echo "(ms per container = mode wall time / count; ctrd/b > 1: berthd is faster (goal >= 2.5x);"
+  if [ -f "$work/runc.json" ]; then
+    echo " runc = bare 'runc run' of the same /bin/true, $(jq -r .runc "$work/runc.json");" \
+      "berthd/runc: goal <= 1.3x)"
+    echo "runc create + start + delete (a shim's three runc calls), sequential:" \
+      "$(jq -r '.modes[] | select(.mode == "seq-split") | .ms_per_container' "$work/runc.json") ms"
+  fi
+  [ -f "$work/runc.json" ] || echo " no runc baseline)"
+fi

@@ -26,6 +26,8 @@ constexpr Scenario kScenarios[] = {
     {"containers", "Containers/Create + Get + Delete of a ctr-like container (metadata path)",
      RunContainers},
     {"gc-stall", "probe latency while Leases/Delete(sync) collects --count blobs", RunGcStall},
+    {"run", "create, start, wait, delete of a /bin/true container (ctr run --rm, real runc)",
+     RunRun},
 };
 
 const Scenario* FindScenario(std::string_view name) {

@@ -14,4 +14,9 @@ absl::StatusOr<Report> RunContainers(const BenchOptions& options);
 // garbage-collected by Leases/Delete with sync.
 absl::StatusOr<Report> RunGcStall(const BenchOptions& options);
 
+// run: the life of a /bin/true container of berth.test/busybox:latest as `ctr run --rm` drives
+// it (create, start, wait, delete through the Tasks service and the daemon's runc shim), timed by
+// phase and by RPC; sequential and with --clients clients.
+absl::StatusOr<Report> RunRun(const BenchOptions& options);
+
 }  // namespace berth::bench

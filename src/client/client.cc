@@ -58,6 +58,7 @@ Client::Client(Options options, std::shared_ptr<grpc::Channel> channel)
       leases_(containerd::services::leases::v1::Leases::NewStub(channel_)),
       namespaces_(containerd::services::namespaces::v1::Namespaces::NewStub(channel_)),
       snapshots_(containerd::services::snapshots::v1::Snapshots::NewStub(channel_)),
+      tasks_(containerd::services::tasks::v1::Tasks::NewStub(channel_)),
       version_(containerd::services::version::v1::Version::NewStub(channel_)) {}
 
 void Client::FillContext(grpc::ClientContext* ctx) const {

@@ -25,6 +25,7 @@
 #include "github.com/containerd/containerd/api/services/leases/v1/leases.grpc.pb.h"
 #include "github.com/containerd/containerd/api/services/namespaces/v1/namespace.grpc.pb.h"
 #include "github.com/containerd/containerd/api/services/snapshots/v1/snapshots.grpc.pb.h"
+#include "github.com/containerd/containerd/api/services/tasks/v1/tasks.grpc.pb.h"
 #include "github.com/containerd/containerd/api/services/version/v1/version.grpc.pb.h"
 
 namespace berth::client {
@@ -70,6 +71,7 @@ class Client {
   containerd::services::leases::v1::Leases::Stub& leases() { return *leases_; }
   containerd::services::namespaces::v1::Namespaces::Stub& namespaces() { return *namespaces_; }
   containerd::services::snapshots::v1::Snapshots::Stub& snapshots() { return *snapshots_; }
+  containerd::services::tasks::v1::Tasks::Stub& tasks() { return *tasks_; }
   containerd::services::version::v1::Version::Stub& version() { return *version_; }
   const std::shared_ptr<grpc::Channel>& channel() const { return channel_; }
 
@@ -89,6 +91,7 @@ class Client {
   std::unique_ptr<containerd::services::leases::v1::Leases::Stub> leases_;
   std::unique_ptr<containerd::services::namespaces::v1::Namespaces::Stub> namespaces_;
   std::unique_ptr<containerd::services::snapshots::v1::Snapshots::Stub> snapshots_;
+  std::unique_ptr<containerd::services::tasks::v1::Tasks::Stub> tasks_;
   std::unique_ptr<containerd::services::version::v1::Version::Stub> version_;
 };
 
