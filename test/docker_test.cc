@@ -19,6 +19,7 @@
 #include "client/version.h"
 #include "github.com/containerd/containerd/api/events/task.pb.h"
 #include "test/api_helpers.h"
+#include "test/ctr_fixture.h"
 #include "test/daemon_fixture.h"
 
 namespace berth::test {
@@ -292,6 +293,40 @@ TEST_F(DockerTest, RunsAContainerWhenTasksAreServed) {
       {"run", "--rm", "--network", "none", "berth-static:1", "/tini", "--version"});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   EXPECT_TRUE(absl::StrContains(r.out, "tini version")) << r.out;
+}
+
+TEST_F(DockerTest, ContainerLifecycleVerbs) {
+  CommandResult r = dockerd_->Docker({"load", "-i", TestImage("busybox-docker.tar")});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  const std::string image = "berth.test/busybox:latest";
+
+  r = dockerd_->Docker({"run", "--rm", "--network", "none", image, "sh", "-c", "echo hi; exit 0"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(r.out, "hi\n");
+  r = dockerd_->Docker({"run", "--rm", "--network", "none", image, "sh", "-c", "exit 9"});
+  EXPECT_EQ(r.exit_code, 9) << r.Describe();
+
+  const std::string name = UniqueName("bb");
+  r = dockerd_->Docker({"run", "-d", "--network", "none", "--name", name, image, "sleep", "1000"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  r = dockerd_->Docker({"exec", name, "sh", "-c", "echo exec $((2 + 3))"});
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(r.out, "exec 5\n");
+  r = dockerd_->Docker({"top", name});
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_TRUE(absl::StrContains(r.out, "sleep 1000")) << r.out;
+  EXPECT_EQ(dockerd_->Docker({"pause", name}).exit_code, 0);
+  r = dockerd_->Docker({"inspect", "-f", "{{.State.Status}}", name});
+  EXPECT_EQ(r.out, "paused\n") << r.Describe();
+  EXPECT_EQ(dockerd_->Docker({"unpause", name}).exit_code, 0);
+  r = dockerd_->Docker({"stats", "--no-stream", "--format", "{{.Name}} {{.MemUsage}}", name});
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_TRUE(absl::StrContains(r.out, name)) << r.out;
+  r = dockerd_->Docker({"stop", "-t", "1", name});
+  EXPECT_EQ(r.exit_code, 0) << r.Describe();
+  r = dockerd_->Docker({"inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name});
+  EXPECT_EQ(r.out, "exited 137\n") << r.Describe();  // sleep as pid 1 ignores SIGTERM
+  EXPECT_EQ(dockerd_->Docker({"rm", name}).exit_code, 0);
 }
 
 }  // namespace
