@@ -119,6 +119,26 @@ TEST_F(CtrTasksTest, UnknownTaskAndContainerErrors) {
   EXPECT_TRUE(absl::StrContains(r.err, "not found")) << r.Describe();
 }
 
+TEST_F(CtrTasksTest, MissingShimOrRuntimeBinaryGivesAClearErrorAndLeavesNothing) {
+  const std::string a = NewId("no-shim");
+  CommandResult r = Ctr({"run", "--rm", "--runtime", "io.containerd.nosuch.v1", kImage, a, "true"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(r.err, "containerd-shim-nosuch-v1")) << r.Describe();
+
+  const std::string b = NewId("no-runc");
+  r = Ctr({"run", "--rm", "--runc-binary", "/nonexistent/runc", kImage, b, "true"});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_TRUE(absl::StrContains(r.err, "/nonexistent/runc")) << r.Describe();
+
+  EXPECT_EQ(TaskStatus(a), "");
+  EXPECT_EQ(TaskStatus(b), "");
+  for (const std::string& id : {a, b}) {
+    const std::string bundle =
+        absl::StrCat(daemon_.state(), "/io.containerd.runtime.v2.task/", ns_, "/", id);
+    EXPECT_NE(::access(bundle.c_str(), F_OK), 0) << bundle;
+  }
+}
+
 TEST_F(CtrTasksTest, TaskSurvivesABerthdKillAndIsListedAfterRestart) {
   const std::string id = NewId("survivor");
   ASSERT_EQ(Ctr({"run", "-d", kImage, id, "sleep", "1000"}).exit_code, 0);
