@@ -31,20 +31,6 @@ constexpr char kLayers[] = "berth.test/layers:latest";
 
 class CliImagesTest : public DaemonTest {
  protected:
-  // The test images, built once for the whole suite (about a second).
-  static void SetUpTestSuite() {
-    images_ = new TempDir("berth-cli-images");
-    CommandResult r = RunCommand(
-        {"/bin/bash", absl::StrCat(kSourceDir, "/scripts/make-test-images.sh"), images_->path()},
-        absl::Seconds(120));
-    ASSERT_EQ(r.exit_code, 0) << r.Describe();
-  }
-  static void TearDownTestSuite() {
-    delete images_;
-    images_ = nullptr;
-  }
-  static std::string Image(absl::string_view name) { return images_->Sub(name); }
-
   CommandResult Berth(std::vector<std::string> args, const std::string& ns = "",
                       absl::string_view stdin_data = "") {
     std::vector<std::string> argv = {kBerthPath, "--address", daemon_.socket(), "-n",
@@ -70,13 +56,10 @@ class CliImagesTest : public DaemonTest {
     for (const auto& d : images::ChainIds(config->diff_ids)) out.push_back(d.str());
     return out;
   }
-
-  static TempDir* images_;
 };
-TempDir* CliImagesTest::images_ = nullptr;
 
 TEST_F(CliImagesTest, ImportDockerArchiveListsChecksAndUnpacks) {
-  CommandResult r = Berth({"images", "import", Image("busybox-docker.tar")});
+  CommandResult r = Berth({"images", "import", TestImage("busybox-docker.tar")});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   EXPECT_TRUE(absl::StartsWith(r.out, absl::StrCat("unpacking ", kBusybox, " (sha256:"))) << r.out;
   EXPECT_TRUE(absl::EndsWith(r.out, "...done\n")) << r.out;
@@ -136,7 +119,7 @@ TEST_F(CliImagesTest, ImportDockerArchiveListsChecksAndUnpacks) {
 }
 
 TEST_F(CliImagesTest, ImportOciLayersStacksChainAndCtrSeesIt) {
-  CommandResult r = Berth({"images", "import", Image("layers-oci.tar")});
+  CommandResult r = Berth({"images", "import", TestImage("layers-oci.tar")});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   std::vector<std::string> chain = ChainIds(kLayers);
   ASSERT_EQ(chain.size(), 4u);
@@ -176,8 +159,8 @@ TEST_F(CliImagesTest, ImportOciLayersStacksChainAndCtrSeesIt) {
 }
 
 TEST_F(CliImagesTest, ExportedArchiveImportsIntoAnotherNamespaceAndIntoCtr) {
-  ASSERT_EQ(Berth({"images", "import", Image("busybox-docker.tar")}).exit_code, 0);
-  ASSERT_EQ(Berth({"images", "import", Image("layers-oci.tar")}).exit_code, 0);
+  ASSERT_EQ(Berth({"images", "import", TestImage("busybox-docker.tar")}).exit_code, 0);
+  ASSERT_EQ(Berth({"images", "import", TestImage("layers-oci.tar")}).exit_code, 0);
   TempDir out("berth-cli-export");
   const std::string archive = out.Sub("both.tar");
   CommandResult r = Berth({"images", "export", archive, kBusybox, kLayers});
@@ -210,8 +193,8 @@ TEST_F(CliImagesTest, ExportedArchiveImportsIntoAnotherNamespaceAndIntoCtr) {
 }
 
 TEST_F(CliImagesTest, RemoveSyncCollectsContentAndSnapshots) {
-  ASSERT_EQ(Berth({"images", "import", Image("busybox-oci.tar")}).exit_code, 0);
-  ASSERT_EQ(Berth({"images", "import", Image("layers-docker.tar")}).exit_code, 0);
+  ASSERT_EQ(Berth({"images", "import", TestImage("busybox-oci.tar")}).exit_code, 0);
+  ASSERT_EQ(Berth({"images", "import", TestImage("layers-docker.tar")}).exit_code, 0);
   ASSERT_NE(Berth({"content", "ls", "-q"}).out, "");
   ASSERT_NE(Berth({"snapshots", "ls", "-q"}).out, "");
 
@@ -228,7 +211,7 @@ TEST_F(CliImagesTest, RemoveSyncCollectsContentAndSnapshots) {
 }
 
 TEST_F(CliImagesTest, ImportFromStdinWithoutUnpack) {
-  auto data = sys::ReadFile(Image("layers-docker.tar"));
+  auto data = sys::ReadFile(TestImage("layers-docker.tar"));
   ASSERT_TRUE(data.ok());
   CommandResult r = Berth({"images", "import", "--no-unpack", "-"}, "", *data);
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
@@ -241,11 +224,11 @@ TEST_F(CliImagesTest, ImportFromStdinWithoutUnpack) {
 }
 
 TEST_F(CliImagesTest, ImportFailuresLeaveNothingBehind) {
-  CommandResult r = Berth({"images", "import", Image("no-such.tar")});
+  CommandResult r = Berth({"images", "import", TestImage("no-such.tar")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_TRUE(absl::StartsWith(r.err, "berth: open ")) << r.err;
 
-  auto data = sys::ReadFile(Image("busybox-oci.tar"));
+  auto data = sys::ReadFile(TestImage("busybox-oci.tar"));
   ASSERT_TRUE(data.ok());
   r = Berth({"images", "import", "-"}, "", data->substr(0, 5000));
   EXPECT_EQ(r.exit_code, 1);
@@ -253,7 +236,7 @@ TEST_F(CliImagesTest, ImportFailuresLeaveNothingBehind) {
   EXPECT_EQ(Berth({"images", "ls", "-q"}).out, "");
   EXPECT_TRUE(client::ListLeases(*client_)->empty()) << "the lease went with the failure";
 
-  r = Berth({"images", "import", "--platform", "windows/arm64", Image("busybox-oci.tar")});
+  r = Berth({"images", "import", "--platform", "windows/arm64", TestImage("busybox-oci.tar")});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_EQ(r.err, "berth: image might be filtered out: not found\n");
 }
@@ -262,7 +245,7 @@ TEST_F(CliImagesTest, ProgressBarOnATerminal) {
   struct stat st;
   if (stat("/usr/bin/script", &st) != 0) GTEST_SKIP() << "needs script(1) for a pty";
   std::string cmd = absl::StrCat(kBerthPath, " --address ", daemon_.socket(), " -n ", ns_,
-                                 " images import --no-unpack ", Image("busybox-docker.tar"));
+                                 " images import --no-unpack ", TestImage("busybox-docker.tar"));
   CommandResult r = RunCommand({"/usr/bin/script", "-qec", cmd, "/dev/null"});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   EXPECT_TRUE(absl::StrContains(r.out, "\r\x1b[Kimporting |")) << r.out;
@@ -270,7 +253,7 @@ TEST_F(CliImagesTest, ProgressBarOnATerminal) {
 }
 
 TEST_F(CliImagesTest, ContentGetAndRemove) {
-  ASSERT_EQ(Berth({"images", "import", "--no-unpack", Image("busybox-oci.tar")}).exit_code, 0);
+  ASSERT_EQ(Berth({"images", "import", "--no-unpack", TestImage("busybox-oci.tar")}).exit_code, 0);
   auto image = client::GetImage(*client_, kBusybox);
   ASSERT_TRUE(image.ok());
   const std::string manifest = image->target().digest();
@@ -297,7 +280,7 @@ TEST_F(CliImagesTest, ContentGetAndRemove) {
 }
 
 TEST_F(CliImagesTest, SnapshotsRemoveRefusesAParentWithChildren) {
-  ASSERT_EQ(Berth({"images", "import", Image("layers-docker.tar")}).exit_code, 0);
+  ASSERT_EQ(Berth({"images", "import", TestImage("layers-docker.tar")}).exit_code, 0);
   std::vector<std::string> chain = ChainIds(kLayers);
   ASSERT_EQ(chain.size(), 4u);
   CommandResult r = Berth({"snapshots", "rm", chain[0]});
@@ -312,8 +295,8 @@ TEST_F(CliImagesTest, SnapshotsRemoveRefusesAParentWithChildren) {
 }
 
 TEST_F(CliImagesTest, PruneKeepsImagesContainersUse) {
-  ASSERT_EQ(Berth({"images", "import", Image("busybox-docker.tar")}).exit_code, 0);
-  ASSERT_EQ(Berth({"images", "import", Image("layers-oci.tar")}).exit_code, 0);
+  ASSERT_EQ(Berth({"images", "import", TestImage("busybox-docker.tar")}).exit_code, 0);
+  ASSERT_EQ(Berth({"images", "import", TestImage("layers-oci.tar")}).exit_code, 0);
   containerd::services::containers::v1::Container c;
   c.set_id("uses-busybox");
   c.set_image(kBusybox);

@@ -34,17 +34,18 @@ inline std::optional<std::vector<std::string>> Row(const std::string& table, con
 }
 
 // The test images of scripts/make-test-images.sh (busybox-docker.tar, layers-oci.tar, ...), built
-// on first use (about a second) into a temp dir that lives as long as the test binary.
+// on first use (about a second) into a temp dir that is removed when the test binary exits.
 inline std::string TestImage(absl::string_view name) {
-  static TempDir* images = [] {
-    auto* dir = new TempDir("berth-test-images");
+  static TempDir dir("berth-test-images");
+  static const bool built = [] {
     CommandResult r = RunCommand(
-        {"/bin/bash", std::string(kSourceDir) + "/scripts/make-test-images.sh", dir->path()},
+        {"/bin/bash", std::string(kSourceDir) + "/scripts/make-test-images.sh", dir.path()},
         absl::Seconds(120));
     if (r.exit_code != 0) ADD_FAILURE() << "make-test-images.sh: " << r.Describe();
-    return dir;
+    return r.exit_code == 0;
   }();
-  return images->Sub(name);
+  (void)built;
+  return dir.Sub(name);
 }
 
 class CtrTest : public DaemonTest {

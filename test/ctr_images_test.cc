@@ -18,30 +18,13 @@ namespace {
 
 class CtrImagesTest : public CtrTest {
  protected:
-  // The test images, built once for the whole suite (about a second).
-  static void SetUpTestSuite() {
-    images_ = new TempDir("berth-images");
-    CommandResult r = RunCommand(
-        {"/bin/bash", absl::StrCat(kSourceDir, "/scripts/make-test-images.sh"), images_->path()},
-        absl::Seconds(120));
-    ASSERT_EQ(r.exit_code, 0) << r.Describe();
-  }
-  static void TearDownTestSuite() {
-    delete images_;
-    images_ = nullptr;
-  }
-  static std::string Image(absl::string_view name) { return images_->Sub(name); }
-
   CommandResult Import(const std::string& archive) {
     return Ctr({"images", "import", archive});
   }
-
-  static TempDir* images_;
 };
-TempDir* CtrImagesTest::images_ = nullptr;
 
 TEST_F(CtrImagesTest, ImportDockerArchiveUnpacksAndChecks) {
-  CommandResult r = Import(Image("busybox-docker.tar"));
+  CommandResult r = Import(TestImage("busybox-docker.tar"));
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
 
   r = Ctr({"images", "ls"});
@@ -66,7 +49,7 @@ TEST_F(CtrImagesTest, ImportDockerArchiveUnpacksAndChecks) {
 }
 
 TEST_F(CtrImagesTest, ImportOciArchiveWithWhiteoutsGivesTheExpectedRootfs) {
-  CommandResult r = Import(Image("layers-oci.tar"));
+  CommandResult r = Import(TestImage("layers-oci.tar"));
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
   r = Ctr({"images", "check"});
   auto row = Row(r.out, "berth.test/layers:latest");
@@ -117,7 +100,7 @@ TEST_F(CtrImagesTest, ImportOciArchiveWithWhiteoutsGivesTheExpectedRootfs) {
 }
 
 TEST_F(CtrImagesTest, ExportImportsIntoRealContainerd) {
-  ASSERT_EQ(Import(Image("busybox-oci.tar")).exit_code, 0);
+  ASSERT_EQ(Import(TestImage("busybox-oci.tar")).exit_code, 0);
   TempDir out("berth-export");
   const std::string archive = out.Sub("exported.tar");
   CommandResult r = Ctr({"images", "export", archive, "berth.test/busybox:latest"});
@@ -142,7 +125,7 @@ TEST_F(CtrImagesTest, ExportImportsIntoRealContainerd) {
 }
 
 TEST_F(CtrImagesTest, RemoveThenGarbageCollectionEmptiesTheStores) {
-  ASSERT_EQ(Import(Image("layers-docker.tar")).exit_code, 0);
+  ASSERT_EQ(Import(TestImage("layers-docker.tar")).exit_code, 0);
   ASSERT_FALSE(Lines(Ctr({"content", "ls", "-q"}).out).empty());
   CommandResult r = Ctr({"images", "rm", "--sync", "berth.test/layers:latest"});
   ASSERT_EQ(r.exit_code, 0) << r.Describe();
