@@ -109,6 +109,11 @@ grpc::ServerWriteReactor<api::Envelope>* EventsService::Subscribe(
   }
   // Registered before it can possibly finish, so OnDone always finds it to forget.
   absl::MutexLock lock(&mu_);
+  if (closing_) {
+    // Not CANCELLED: dockerd takes that for its own shutdown and never subscribes again. It
+    // retries UNAVAILABLE once the (restarted) daemon serves.
+    return new FailedWriter<api::Envelope>(absl::UnavailableError("berthd is shutting down"));
+  }
   auto* reactor = new SubscribeReactor(this, std::move(*filter));
   streams_.insert(reactor);
   return reactor;
@@ -121,6 +126,7 @@ void EventsService::Forget(SubscribeReactor* r) {
 
 void EventsService::CloseAll() {
   absl::MutexLock lock(&mu_);
+  closing_ = true;
   // Finish() only schedules OnDone, which takes mu_ later, so holding it here is safe.
   for (SubscribeReactor* r : streams_) r->Close(grpc::Status::OK);
 }

@@ -32,7 +32,8 @@ class EventsService final : public containerd::services::events::v1::Events::Cal
       const containerd::services::events::v1::SubscribeRequest* req) override;
 
   // Ends every open Subscribe stream with OK (the daemon is stopping). Later Subscribe calls
-  // still work until the server stops accepting.
+  // fail UNAVAILABLE: a client that resubscribes at once (dockerd) must not get a stream that the
+  // server's shutdown then cancels.
   void CloseAll();
 
  private:
@@ -42,6 +43,7 @@ class EventsService final : public containerd::services::events::v1::Events::Cal
   events::Exchange* exchange_;
   absl::Mutex mu_;
   std::set<SubscribeReactor*> streams_ ABSL_GUARDED_BY(mu_);
+  bool closing_ ABSL_GUARDED_BY(mu_) = false;
 };
 
 }  // namespace berth::services
