@@ -1,4 +1,5 @@
 #include "shim/cgroups.h"
+#include "shim/cgroup_files.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,6 +28,8 @@
 #include "sys/file.h"
 
 namespace berth::shim {
+using namespace cgroup_files;  // NOLINT: this file's own helpers
+
 namespace {
 
 namespace v1 = ::io::containerd::cgroups::v1;
@@ -34,85 +37,6 @@ namespace v2 = ::io::containerd::cgroups::v2;
 
 constexpr uint64_t kMax = std::numeric_limits<uint64_t>::max();
 
-std::string Join(const std::string& dir, absl::string_view name) {
-  return absl::StrCat(dir, "/", name);
-}
-
-// Reads a file that may legitimately be absent (a controller feature the kernel lacks): nullopt
-// when it does not exist, an error for anything else.
-absl::StatusOr<std::optional<std::string>> ReadOptional(const std::string& path) {
-  absl::StatusOr<std::string> content = sys::ReadFile(path);
-  if (content.ok()) return std::optional<std::string>(std::move(*content));
-  if (absl::IsNotFound(content.status())) return std::optional<std::string>();
-  return content.status();
-}
-
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0;
-}
-
-// Parses an unsigned decimal the way containerd's parseUint does: a negative number (the kernel
-// prints -1 for some unset counters) reads as 0. nullopt if `s` is not an integer.
-std::optional<uint64_t> ParseUintLenient(absl::string_view s) {
-  s = absl::StripAsciiWhitespace(s);
-  uint64_t u;
-  if (absl::SimpleAtoi(s, &u)) return u;
-  if (absl::StartsWith(s, "-") && s.size() > 1 &&
-      std::all_of(s.begin() + 1, s.end(), [](char c) { return absl::ascii_isdigit(c); })) {
-    return 0;
-  }
-  return std::nullopt;
-}
-
-absl::StatusOr<uint64_t> ParseUint(absl::string_view s, const std::string& path) {
-  std::optional<uint64_t> v = ParseUintLenient(s);
-  if (!v) return ErrInvalidArgument(absl::StrCat(path, ": not a number: \"", s, "\""));
-  return *v;
-}
-
-// Reads a single-number file; nullopt if it does not exist.
-absl::StatusOr<std::optional<uint64_t>> ReadUintOptional(const std::string& path) {
-  ASSIGN_OR_RETURN(std::optional<std::string> content, ReadOptional(path));
-  if (!content) return std::optional<uint64_t>();
-  ASSIGN_OR_RETURN(uint64_t v, ParseUint(*content, path));
-  return std::optional<uint64_t>(v);
-}
-
-// Parses a flat keyed file ("key value" lines: memory.stat, cpu.stat, memory.events, ...). A line
-// without exactly two fields is an error, as in containerd. With `strict`, so is a value that is
-// not a number (v1); otherwise such a value reads as 0 (v2, where e.g. "max" may appear).
-absl::StatusOr<std::map<std::string, uint64_t>> ParseKeyed(absl::string_view content,
-                                                           const std::string& path, bool strict) {
-  std::map<std::string, uint64_t> out;
-  for (absl::string_view line : absl::StrSplit(content, '\n', absl::SkipWhitespace())) {
-    std::vector<absl::string_view> fields =
-        absl::StrSplit(line, absl::ByAnyChar(" \t"), absl::SkipEmpty());
-    if (fields.size() != 2) {
-      return ErrInvalidArgument(absl::StrCat(path, ": invalid line \"", line, "\""));
-    }
-    std::optional<uint64_t> v = ParseUintLenient(fields[1]);
-    if (!v && strict) {
-      return ErrInvalidArgument(absl::StrCat(path, ": invalid value in \"", line, "\""));
-    }
-    out[std::string(fields[0])] = v.value_or(0);
-  }
-  return out;
-}
-
-// A keyed file that may be absent: nullopt then.
-absl::StatusOr<std::optional<std::map<std::string, uint64_t>>> ReadKeyedOptional(
-    const std::string& path, bool strict) {
-  ASSIGN_OR_RETURN(std::optional<std::string> content, ReadOptional(path));
-  if (!content) return std::optional<std::map<std::string, uint64_t>>();
-  ASSIGN_OR_RETURN(auto parsed, ParseKeyed(*content, path, strict));
-  return std::optional<std::map<std::string, uint64_t>>(std::move(parsed));
-}
-
-uint64_t Get(const std::map<std::string, uint64_t>& m, const std::string& key) {
-  auto it = m.find(key);
-  return it == m.end() ? 0 : it->second;
-}
 
 // ---- cgroup v1 ----
 
@@ -444,18 +368,6 @@ uint64_t ReadV2Single(const std::string& path) {
   return ParseUintLenient(s).value_or(0);
 }
 
-absl::StatusOr<std::string> ReadProcCgroup(int pid) {
-  std::string path = absl::StrCat("/proc/", pid, "/cgroup");
-  absl::StatusOr<std::string> content = sys::ReadFile(path);
-  if (!content.ok()) {
-    // ENOENT (no such process) or ESRCH (it exited while we read).
-    if (absl::IsNotFound(content.status())) return ErrNotFound(absl::StrCat("process ", pid));
-    return content.status();
-  }
-  return content;
-}
-
-constexpr absl::string_view kUnifiedRoot = "/sys/fs/cgroup";
 
 }  // namespace
 
@@ -642,161 +554,6 @@ absl::StatusOr<google::protobuf::Any> CgroupMetrics(int pid) {
   any.set_type_url(std::string(kV1MetricsTypeUrl));
   m->SerializeToString(any.mutable_value());
   return any;
-}
-
-// ---- OomWatcher ----
-
-namespace {
-
-// The oom_kill counter of a cgroup2 directory's memory.events; NotFound once the cgroup is gone.
-absl::StatusOr<uint64_t> ReadOomKills(const std::string& dir) {
-  std::string path = Join(dir, "memory.events");
-  ASSIGN_OR_RETURN(std::string content, sys::ReadFile(path));
-  ASSIGN_OR_RETURN(auto events, ParseKeyed(content, path, /*strict=*/false));
-  return Get(events, "oom_kill");
-}
-
-// NotFound when `dir` itself is gone, Unimplemented when only the memory file `file` is missing.
-absl::Status MissingMemoryFile(const std::string& dir, absl::string_view file) {
-  if (!Exists(dir)) return ErrNotFound(absl::StrCat("cgroup ", dir));
-  return ErrNotImplemented(absl::StrCat("memory controller: ", Join(dir, file), " missing"));
-}
-
-}  // namespace
-
-absl::StatusOr<std::unique_ptr<OomWatcher>> OomWatcher::Start(sys::EventLoop* loop, int pid,
-                                                              std::function<void()> on_oom) {
-  ASSIGN_OR_RETURN(std::string proc_cgroup, ReadProcCgroup(pid));
-  ASSIGN_OR_RETURN(ProcCgroup cgroup, ParseProcCgroup(proc_cgroup));
-  CgroupMode mode = DetectCgroupMode();
-  if (mode == CgroupMode::kUnified) {
-    if (!cgroup.unified) return ErrNotImplemented(absl::StrCat("cgroup2 of process ", pid));
-    return StartAt(loop, mode, absl::StrCat(kUnifiedRoot, *cgroup.unified), std::move(on_oom));
-  }
-  if (cgroup.controllers.count("memory") == 0) {
-    return ErrNotImplemented("memory cgroup controller");
-  }
-  ASSIGN_OR_RETURN(std::string mountinfo, sys::ReadFile("/proc/self/mountinfo"));
-  std::map<std::string, std::string> dirs = V1ControllerDirs(cgroup, mountinfo);
-  auto it = dirs.find("memory");
-  if (it == dirs.end()) return ErrNotImplemented("memory cgroup controller is not mounted");
-  return StartAt(loop, mode, it->second, std::move(on_oom));
-}
-
-absl::StatusOr<std::unique_ptr<OomWatcher>> OomWatcher::StartAt(sys::EventLoop* loop,
-                                                                CgroupMode mode,
-                                                                const std::string& dir,
-                                                                std::function<void()> on_oom) {
-  sys::UniqueFd fd;
-  uint64_t oom_kills = 0;
-  if (mode == CgroupMode::kV1) {
-    // The v1 memory controller signals an eventfd registered for memory.oom_control each time the
-    // cgroup hits OOM (and once more when the cgroup is removed). The registration holds its own
-    // reference: memory.oom_control may be closed right after.
-    fd = sys::UniqueFd(::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK));
-    if (!fd.valid()) return ErrnoError(errno, "eventfd");
-    std::string control_path = Join(dir, "memory.oom_control");
-    absl::StatusOr<sys::UniqueFd> control = sys::Open(control_path, O_RDONLY | O_CLOEXEC);
-    if (!control.ok()) {
-      if (absl::IsNotFound(control.status())) return MissingMemoryFile(dir, "memory.oom_control");
-      return control.status();
-    }
-    std::string event_control = Join(dir, "cgroup.event_control");
-    ASSIGN_OR_RETURN(sys::UniqueFd ec, sys::Open(event_control, O_WRONLY | O_CLOEXEC));
-    RETURN_IF_ERROR(
-        sys::WriteAll(ec.get(), absl::StrCat(fd.get(), " ", control->get()), event_control));
-  } else {
-    // cgroup2 has no OOM notification of its own: memory.events is modified (IN_MODIFY) whenever
-    // one of its counters changes; compare oom_kill with the last value seen.
-    fd = sys::UniqueFd(::inotify_init1(IN_NONBLOCK | IN_CLOEXEC));
-    if (!fd.valid()) return ErrnoError(errno, "inotify_init1");
-    std::string events_path = Join(dir, "memory.events");
-    if (::inotify_add_watch(fd.get(), events_path.c_str(), IN_MODIFY) < 0) {
-      if (errno == ENOENT) return MissingMemoryFile(dir, "memory.events");
-      return ErrnoError(errno, absl::StrCat("inotify_add_watch ", events_path));
-    }
-    // Kills before the watch started are not this watcher's to report.
-    absl::StatusOr<uint64_t> kills = ReadOomKills(dir);
-    if (!kills.ok()) {
-      if (absl::IsNotFound(kills.status())) return MissingMemoryFile(dir, "memory.events");
-      return kills.status();
-    }
-    oom_kills = *kills;
-  }
-  std::unique_ptr<OomWatcher> w(new OomWatcher(loop, mode, dir, std::move(fd), std::move(on_oom)));
-  w->last_oom_kill_ = oom_kills;
-  OomWatcher* raw = w.get();
-  RETURN_IF_ERROR(loop->Add(raw->fd_.get(), EPOLLIN, [raw](uint32_t) { raw->OnReadable(); }));
-  raw->watching_ = true;
-  return w;
-}
-
-OomWatcher::OomWatcher(sys::EventLoop* loop, CgroupMode mode, std::string dir, sys::UniqueFd fd,
-                       std::function<void()> on_oom)
-    : loop_(loop),
-      mode_(mode),
-      dir_(std::move(dir)),
-      fd_(std::move(fd)),
-      on_oom_(std::move(on_oom)) {}
-
-OomWatcher::~OomWatcher() {
-  // Closing the v1 eventfd is enough for the kernel to drop the registration; an inotify
-  // instance drops its watches when closed.
-  if (watching_) loop_->Remove(fd_.get());
-}
-
-void OomWatcher::Stop() {
-  if (!watching_) return;
-  loop_->Remove(fd_.get());
-  watching_ = false;
-}
-
-void OomWatcher::Flush() {
-  if (watching_) OnReadable();
-}
-
-void OomWatcher::OnReadable() {
-  bool oom = false;
-  bool gone = false;
-  if (mode_ == CgroupMode::kV1) {
-    uint64_t count = 0;
-    ssize_t n = ::read(fd_.get(), &count, sizeof(count));
-    if (n != static_cast<ssize_t>(sizeof(count))) return;  // EAGAIN: nothing recorded
-    // The kernel also signals the eventfd when the cgroup is removed (its directory is gone by
-    // then): that is the end of watching, not an OOM.
-    if (!Exists(Join(dir_, "memory.oom_control"))) {
-      gone = true;
-    } else {
-      oom = true;
-    }
-  } else {
-    alignas(struct inotify_event) char buf[4096];
-    for (;;) {
-      ssize_t n = ::read(fd_.get(), buf, sizeof(buf));
-      if (n <= 0) break;  // EAGAIN: drained
-      for (char* p = buf; p < buf + n;) {
-        auto* ev = reinterpret_cast<struct inotify_event*>(p);
-        if (ev->mask & IN_IGNORED) gone = true;  // the file (so the cgroup) was removed
-        p += sizeof(struct inotify_event) + ev->len;
-      }
-    }
-    absl::StatusOr<uint64_t> kills = ReadOomKills(dir_);
-    if (!kills.ok()) {
-      gone = true;
-    } else if (*kills > last_oom_kill_) {
-      last_oom_kill_ = *kills;
-      oom = true;
-    }
-  }
-  if (gone) {
-    log::Debug("cgroup removed; no longer watching for OOM", {{"cgroup", dir_}});
-    Stop();
-  }
-  if (oom) {
-    // on_oom may destroy this watcher (and with it on_oom_): call a copy, touch nothing after.
-    std::function<void()> fn = on_oom_;
-    fn();
-  }
 }
 
 }  // namespace berth::shim
