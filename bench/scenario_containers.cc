@@ -9,6 +9,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "ctr_spec.h"
 #include "runner.h"
 #include "scenarios.h"
 
@@ -27,48 +28,6 @@ enum Rpc : size_t { kCreate, kGet, kDelete };
 const std::vector<std::string> kRpcNames = {"Containers/Create", "Containers/Get",
                                             "Containers/Delete"};
 
-// The spec `ctr run docker.io/library/busybox:latest ID` stores (containerd 1.6 defaults, the
-// image's args and env, cgroupsPath /NS/ID), compact JSON as ctr marshals it: ~2.2 KB.
-std::string Spec(const std::string& ns, const std::string& id) {
-  return absl::StrCat(
-      R"({"ociVersion":"1.0.2-dev","process":{"user":{"uid":0,"gid":0},"args":["sh"],)",
-      R"("env":["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"],"cwd":"/",)",
-      R"("capabilities":{"bounding":["CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_FSETID","CAP_FOWNER",)",
-      R"("CAP_MKNOD","CAP_NET_RAW","CAP_SETGID","CAP_SETUID","CAP_SETFCAP","CAP_SETPCAP",)",
-      R"("CAP_NET_BIND_SERVICE","CAP_SYS_CHROOT","CAP_KILL","CAP_AUDIT_WRITE"],)",
-      R"("effective":["CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_FSETID","CAP_FOWNER","CAP_MKNOD",)",
-      R"("CAP_NET_RAW","CAP_SETGID","CAP_SETUID","CAP_SETFCAP","CAP_SETPCAP",)",
-      R"("CAP_NET_BIND_SERVICE","CAP_SYS_CHROOT","CAP_KILL","CAP_AUDIT_WRITE"],)",
-      R"("permitted":["CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_FSETID","CAP_FOWNER","CAP_MKNOD",)",
-      R"("CAP_NET_RAW","CAP_SETGID","CAP_SETUID","CAP_SETFCAP","CAP_SETPCAP",)",
-      R"("CAP_NET_BIND_SERVICE","CAP_SYS_CHROOT","CAP_KILL","CAP_AUDIT_WRITE"]},)",
-      R"("rlimits":[{"type":"RLIMIT_NOFILE","hard":1024,"soft":1024}],"noNewPrivileges":true},)",
-      R"("root":{"path":"rootfs"},"mounts":[)",
-      R"({"destination":"/proc","type":"proc","source":"proc",)",
-      R"("options":["nosuid","noexec","nodev"]},)",
-      R"({"destination":"/dev","type":"tmpfs","source":"tmpfs",)",
-      R"("options":["nosuid","strictatime","mode=755","size=65536k"]},)",
-      R"({"destination":"/dev/pts","type":"devpts","source":"devpts",)",
-      R"("options":["nosuid","noexec","newinstance","ptmxmode=0666","mode=0620","gid=5"]},)",
-      R"({"destination":"/dev/shm","type":"tmpfs","source":"shm",)",
-      R"("options":["nosuid","noexec","nodev","mode=1777","size=65536k"]},)",
-      R"({"destination":"/dev/mqueue","type":"mqueue","source":"mqueue",)",
-      R"("options":["nosuid","noexec","nodev"]},)",
-      R"({"destination":"/sys","type":"sysfs","source":"sysfs",)",
-      R"("options":["nosuid","noexec","nodev","ro"]},)",
-      R"({"destination":"/run","type":"tmpfs","source":"tmpfs",)",
-      R"("options":["nosuid","strictatime","mode=755","size=65536k"]}],)",
-      R"("linux":{"resources":{"devices":[{"allow":false,"access":"rwm"}]},)",
-      R"("cgroupsPath":"/)", ns, "/", id, R"(",)",
-      R"("namespaces":[{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},)",
-      R"({"type":"network"}],)",
-      R"("maskedPaths":["/proc/acpi","/proc/asound","/proc/kcore","/proc/keys",)",
-      R"("/proc/latency_stats","/proc/timer_list","/proc/timer_stats","/proc/sched_debug",)",
-      R"("/sys/firmware","/proc/scsi"],)",
-      R"("readonlyPaths":["/proc/bus","/proc/fs","/proc/irq","/proc/sys",)",
-      R"("/proc/sysrq-trigger"]}})");
-}
-
 containers_v1::Container MakeContainer(const std::string& ns, const std::string& id,
                                        const std::string& run) {
   containers_v1::Container c;
@@ -78,7 +37,8 @@ containers_v1::Container MakeContainer(const std::string& ns, const std::string&
   c.set_image(kImage);
   c.mutable_runtime()->set_name(kRuntime);
   c.mutable_spec()->set_type_url(kSpecTypeUrl);
-  c.mutable_spec()->set_value(Spec(ns, id));
+  c.mutable_spec()->set_value(CtrSpec(ns, id, {"sh"},
+                                     {"PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"}));
   c.set_snapshotter(kSnapshotter);
   c.set_snapshot_key(id);
   return c;

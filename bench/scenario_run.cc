@@ -35,6 +35,7 @@
 #include "client/snapshots.h"
 #include "client/unpack.h"
 #include "images/walk.h"
+#include "ctr_spec.h"
 #include "runner.h"
 #include "scenarios.h"
 
@@ -101,59 +102,6 @@ struct Setup {
   std::vector<std::string> env;
 };
 
-// The spec `ctr run berth.test/busybox:latest ID /bin/true` stores (containerd 1.6's defaults:
-// namespaces, mounts, capabilities, rlimits, the default device rules, masked and read-only
-// paths; cgroupsPath /NS/ID), compact JSON as ctr marshals it.
-std::string Spec(const std::string& ns, const std::string& id,
-                 const std::vector<std::string>& env) {
-  return absl::StrCat(
-      R"({"ociVersion":"1.0.2-dev","process":{"user":{"uid":0,"gid":0,"additionalGids":[0]},)",
-      R"("args":["/bin/true"],"env":)", nlohmann::json(env).dump(), R"(,"cwd":"/",)",
-      R"("capabilities":{"bounding":["CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_FSETID","CAP_FOWNER",)",
-      R"("CAP_MKNOD","CAP_NET_RAW","CAP_SETGID","CAP_SETUID","CAP_SETFCAP","CAP_SETPCAP",)",
-      R"("CAP_NET_BIND_SERVICE","CAP_SYS_CHROOT","CAP_KILL","CAP_AUDIT_WRITE"],)",
-      R"("effective":["CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_FSETID","CAP_FOWNER","CAP_MKNOD",)",
-      R"("CAP_NET_RAW","CAP_SETGID","CAP_SETUID","CAP_SETFCAP","CAP_SETPCAP",)",
-      R"("CAP_NET_BIND_SERVICE","CAP_SYS_CHROOT","CAP_KILL","CAP_AUDIT_WRITE"],)",
-      R"("permitted":["CAP_CHOWN","CAP_DAC_OVERRIDE","CAP_FSETID","CAP_FOWNER","CAP_MKNOD",)",
-      R"("CAP_NET_RAW","CAP_SETGID","CAP_SETUID","CAP_SETFCAP","CAP_SETPCAP",)",
-      R"("CAP_NET_BIND_SERVICE","CAP_SYS_CHROOT","CAP_KILL","CAP_AUDIT_WRITE"]},)",
-      R"("rlimits":[{"type":"RLIMIT_NOFILE","hard":1024,"soft":1024}],"noNewPrivileges":true},)",
-      R"("root":{"path":"rootfs"},"mounts":[)",
-      R"({"destination":"/proc","type":"proc","source":"proc",)",
-      R"("options":["nosuid","noexec","nodev"]},)",
-      R"({"destination":"/dev","type":"tmpfs","source":"tmpfs",)",
-      R"("options":["nosuid","strictatime","mode=755","size=65536k"]},)",
-      R"({"destination":"/dev/pts","type":"devpts","source":"devpts",)",
-      R"("options":["nosuid","noexec","newinstance","ptmxmode=0666","mode=0620","gid=5"]},)",
-      R"({"destination":"/dev/shm","type":"tmpfs","source":"shm",)",
-      R"("options":["nosuid","noexec","nodev","mode=1777","size=65536k"]},)",
-      R"({"destination":"/dev/mqueue","type":"mqueue","source":"mqueue",)",
-      R"("options":["nosuid","noexec","nodev"]},)",
-      R"({"destination":"/sys","type":"sysfs","source":"sysfs",)",
-      R"("options":["nosuid","noexec","nodev","ro"]},)",
-      R"({"destination":"/run","type":"tmpfs","source":"tmpfs",)",
-      R"("options":["nosuid","strictatime","mode=755","size=65536k"]}],)",
-      R"("linux":{"resources":{"devices":[{"allow":false,"access":"rwm"},)",
-      R"({"allow":true,"type":"c","major":1,"minor":3,"access":"rwm"},)",
-      R"({"allow":true,"type":"c","major":1,"minor":8,"access":"rwm"},)",
-      R"({"allow":true,"type":"c","major":1,"minor":7,"access":"rwm"},)",
-      R"({"allow":true,"type":"c","major":5,"minor":0,"access":"rwm"},)",
-      R"({"allow":true,"type":"c","major":1,"minor":5,"access":"rwm"},)",
-      R"({"allow":true,"type":"c","major":1,"minor":9,"access":"rwm"},)",
-      R"({"allow":true,"type":"c","major":5,"minor":1,"access":"rwm"},)",
-      R"({"allow":true,"type":"c","major":136,"access":"rwm"},)",
-      R"({"allow":true,"type":"c","major":5,"minor":2,"access":"rwm"}]},)", R"("cgroupsPath":"/)",
-      ns, "/", id, R"(",)",
-      R"("namespaces":[{"type":"pid"},{"type":"ipc"},{"type":"uts"},{"type":"mount"},)",
-      R"({"type":"network"}],)",
-      R"("maskedPaths":["/proc/acpi","/proc/asound","/proc/kcore","/proc/keys",)",
-      R"("/proc/latency_stats","/proc/timer_list","/proc/timer_stats","/proc/sched_debug",)",
-      R"("/sys/firmware","/proc/scsi"],)",
-      R"("readonlyPaths":["/proc/bus","/proc/fs","/proc/irq","/proc/sys",)",
-      R"("/proc/sysrq-trigger"]}})");
-}
-
 containers_v1::Container MakeContainer(const std::string& ns, const std::string& id,
                                        const Setup& setup) {
   containers_v1::Container c;
@@ -163,7 +111,7 @@ containers_v1::Container MakeContainer(const std::string& ns, const std::string&
   c.mutable_runtime()->set_name(kRuntime);
   c.mutable_runtime()->mutable_options()->set_type_url(kRuncOptionsTypeUrl);
   c.mutable_spec()->set_type_url(kSpecTypeUrl);
-  c.mutable_spec()->set_value(Spec(ns, id, setup.env));
+  c.mutable_spec()->set_value(CtrSpec(ns, id, {"/bin/true"}, setup.env));
   c.set_snapshotter(kSnapshotter);
   c.set_snapshot_key(id);
   return c;
