@@ -53,6 +53,28 @@ absl::Status ValidateExecId(const std::string& id) {
   return absl::OkStatus();
 }
 
+// What `runc create` / `runc exec` leave behind: the pty master it sent over the console socket
+// (when there is one) and the process's pid from its pid file.
+struct Started {
+  sys::UniqueFd master;
+  int pid = 0;
+};
+absl::StatusOr<Started> CollectStarted(ConsoleSocket* console, const std::string& pid_file,
+                                       absl::string_view what) {
+  Started out;
+  if (console != nullptr) {
+    auto received = console->ReceiveMaster();
+    if (!received.ok()) return Annotate(received.status(), "failed to retrieve console master");
+    out.master = *std::move(received);
+  }
+  auto pid = ReadPidFile(pid_file);
+  if (!pid.ok()) {
+    return Annotate(pid.status(), absl::StrCat("failed to retrieve OCI runtime ", what, " pid"));
+  }
+  out.pid = *pid;
+  return out;
+}
+
 }  // namespace
 
 Container::Container(Env env, std::string id, std::string bundle,
@@ -156,19 +178,14 @@ absl::Status Container::CreateInit(const containerd::task::v2::CreateTaskRequest
                    {pio->runtime_stdin(), pio->runtime_stdout(), pio->runtime_stderr()});
   if (!st.ok()) return RuntimeError(st, "OCI runtime create failed");
   created = true;
-  sys::UniqueFd master;
-  if (console) {
-    auto received = console->ReceiveMaster();
-    if (!received.ok()) return Annotate(received.status(), "failed to retrieve console master");
-    master = *std::move(received);
-  }
-  auto pid = ReadPidFile(pid_file);
-  if (!pid.ok()) return Annotate(pid.status(), "failed to retrieve OCI runtime container pid");
-  init_->set_pid(*pid);
+  auto started = CollectStarted(console.get(), pid_file, "container");
+  if (!started.ok()) return started.status();
+  sys::UniqueFd master = std::move(started->master);
+  init_->set_pid(started->pid);
   WatchExit(init_.get());
 
   std::weak_ptr<Container*> weak = self_;
-  auto oom = OomWatcher::Start(env_.loop, *pid, [weak]() {
+  auto oom = OomWatcher::Start(env_.loop, started->pid, [weak]() {
     auto self = weak.lock();
     if (self && *self && (*self)->env_.on_oom) (*self)->env_.on_oom(*self);
   });
@@ -269,15 +286,10 @@ absl::Status Container::StartExec(Process* p) {
                  {pio->runtime_stdin(), pio->runtime_stdout(), pio->runtime_stderr()});
   ::unlink(process_file.c_str());
   if (!st.ok()) return RuntimeError(st, "OCI runtime exec failed");
-  sys::UniqueFd master;
-  if (console) {
-    auto received = console->ReceiveMaster();
-    if (!received.ok()) return Annotate(received.status(), "failed to retrieve console master");
-    master = *std::move(received);
-  }
-  auto pid = ReadPidFile(pid_file);
-  if (!pid.ok()) return Annotate(pid.status(), "failed to retrieve OCI runtime exec pid");
-  p->set_pid(*pid);
+  auto started = CollectStarted(console.get(), pid_file, "exec");
+  if (!started.ok()) return started.status();
+  sys::UniqueFd master = std::move(started->master);
+  p->set_pid(started->pid);
   WatchExit(p);
   // Stdin last, as for the init (see CreateInit).
   if (master.valid()) {
