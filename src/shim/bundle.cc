@@ -177,7 +177,9 @@ absl::StatusOr<int> ReadPidFile(const std::string& path) {
 }
 
 absl::Status WriteAddress(const std::string& bundle, const std::string& address) {
-  return sys::WriteFileAtomic(JoinPath(bundle, "address"), address, 0600);
+  // Readers (berthd, a second `start`) must never see half an address; durability is moot:
+  // after a reboot there is no shim to reach.
+  return sys::ReplaceFile(JoinPath(bundle, "address"), address, 0600);
 }
 
 }  // namespace berth::shim

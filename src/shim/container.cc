@@ -254,7 +254,7 @@ absl::StatusOr<Process*> Container::Start(const std::string& exec_id) {
   ASSIGN_OR_RETURN(Process * p, GetProcess(exec_id));
   ASSIGN_OR_RETURN(State next, p->Check(Op::kStart));
   if (p->kind() == Kind::kInit) {
-    RETURN_IF_ERROR(RuntimeError(runc_.Start(id_), "OCI runtime start failed"));
+    RETURN_IF_ERROR(RuntimeError(runc_.Start(id_, p->pid()), "OCI runtime start failed"));
   } else {
     RETURN_IF_ERROR(StartExec(p));
   }
@@ -356,7 +356,8 @@ void Container::FinishDelete(const std::string& exec_id,
   if (!next.ok()) return done(next.status());
   absl::Status result;
   if (process->kind() == Kind::kInit) {
-    absl::Status st = runc_.Delete(id_, /*force=*/false);
+    absl::Status st =
+        runc_.Delete(id_, /*force=*/false, /*init_exited=*/process->state() == State::kStopped);
     // The runtime may have forgotten the container already (after a checkpoint, or by hand).
     if (!st.ok() && !absl::StrContains(st.message(), "does not exist") &&
         !absl::StrContains(st.message(), "not exist")) {

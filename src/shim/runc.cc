@@ -17,6 +17,7 @@
 #include "base/status.h"
 #include "nlohmann/json.hpp"
 #include "shim/child.h"
+#include "shim/runc_native.h"
 #include "sys/file.h"
 #include "sys/unique_fd.h"
 
@@ -123,7 +124,11 @@ absl::Status Runc::Create(const std::string& id, const std::string& bundle,
   return Run(args, &io).status();
 }
 
-absl::Status Runc::Start(const std::string& id) { return Run({"start", id}, nullptr).status(); }
+absl::Status Runc::Start(const std::string& id, pid_t init_pid) {
+  ASSIGN_OR_RETURN(bool done, runc_native::Start(StateDir(id), init_pid));
+  if (done) return absl::OkStatus();
+  return Run({"start", id}, nullptr).status();
+}
 
 absl::Status Runc::Exec(const std::string& id, const std::string& process_file,
                         const std::string& pid_file, const std::string& console_socket,
@@ -143,7 +148,11 @@ absl::Status Runc::Kill(const std::string& id, int signal, bool all) {
   return Run(args, nullptr).status();
 }
 
-absl::Status Runc::Delete(const std::string& id, bool force) {
+absl::Status Runc::Delete(const std::string& id, bool force, bool init_exited) {
+  if (init_exited) {
+    ASSIGN_OR_RETURN(bool done, runc_native::DeleteStopped(StateDir(id)));
+    if (done) return absl::OkStatus();
+  }
   std::vector<std::string> args = {"delete"};
   if (force) args.push_back("--force");
   args.push_back(id);

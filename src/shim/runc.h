@@ -56,13 +56,16 @@ class Runc {
   absl::Status Create(const std::string& id, const std::string& bundle, const std::string& pid_file,
                       const std::string& console_socket, bool no_pivot, bool no_new_keyring,
                       const RuncIo& io);
-  absl::Status Start(const std::string& id);
+  // `runc start`: done in the shim when the state is runc's own (runc_native.h).
+  absl::Status Start(const std::string& id, pid_t init_pid);
   // runc exec --detach with the process spec in `process_file`.
   absl::Status Exec(const std::string& id, const std::string& process_file,
                     const std::string& pid_file, const std::string& console_socket,
                     const RuncIo& io);
   absl::Status Kill(const std::string& id, int signal, bool all);
-  absl::Status Delete(const std::string& id, bool force);
+  // `runc delete`. `init_exited`: the caller reaped the container's init, which lets the shim
+  // do runc's work itself when the state allows it (runc_native.h).
+  absl::Status Delete(const std::string& id, bool force, bool init_exited = false);
   absl::Status Pause(const std::string& id);
   absl::Status Resume(const std::string& id);
   absl::StatusOr<std::vector<int>> Ps(const std::string& id);
@@ -74,6 +77,7 @@ class Runc {
   // Runs `runc <global flags> args...`. `io` null: output captured for the error message.
   absl::StatusOr<std::string> Run(const std::vector<std::string>& args, const RuncIo* io,
                                   int stdin_fd = -1);
+  std::string StateDir(const std::string& id) const { return config_.root + "/" + id; }
   RuncConfig config_;
 };
 

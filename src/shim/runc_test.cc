@@ -101,7 +101,7 @@ TEST_F(FakeRuntimeTest, GlobalFlagsAndCommands) {
 
 TEST_F(FakeRuntimeTest, ErrorsComeFromTheLogOrStderr) {
   Runc runc = MakeRunc();
-  absl::Status st = runc.Start("c1");
+  absl::Status st = runc.Start("c1", /*init_pid=*/1);
   EXPECT_EQ(st.code(), absl::StatusCode::kUnknown);
   EXPECT_EQ(st.message(), "boom from log");
   st = runc.Kill("c1", 9, true);
@@ -117,7 +117,7 @@ TEST(RuncTest, MissingBinaryIsAClearError) {
   config.binary = "definitely-not-a-runtime-binary";
   config.root = "/tmp/none";
   Runc runc(config);
-  absl::Status st = runc.Start("c1");
+  absl::Status st = runc.Start("c1", /*init_pid=*/1);
   ASSERT_FALSE(st.ok());
   EXPECT_NE(st.message().find("executable file not found in $PATH"), std::string::npos) << st;
 }

@@ -166,6 +166,7 @@ class ShimTest : public ::testing::Test {
       (void)sys::RunProcess({RuncPath(), "--root", root, "delete", "--force", id});
       (void)sys::UnmountAll(base_ + "/" + id + "/rootfs");
     }
+    for (const std::string& dir : cgroup_parents_) ::rmdir(dir.c_str());
     loop_->Stop();
     loop_thread_.join();
     clients_.clear();
@@ -318,6 +319,7 @@ class ShimTest : public ::testing::Test {
   std::map<std::string, std::shared_ptr<ttrpc::Client>> clients_;
   std::vector<pid_t> shim_pids_;
   std::vector<std::string> ids_;
+  std::vector<std::string> cgroup_parents_;
 };
 
 TEST_F(ShimTest, RunToExitWithEventsInOrder) {
@@ -687,6 +689,77 @@ TEST_F(ShimTest, LogUris) {
   }
   EXPECT_EQ(got, absl::StrCat(kNs, "/binlog tag x\nvia-logger\n"));
   ASSERT_TRUE(Delete("binlog").ok());
+}
+
+// runc's start (release the init through exec.fifo) and its delete of a stopped container
+// (cgroups, state directory) are done by the shim itself: through a wrapper that logs every runc
+// invocation, only `create` reaches runc, and what runc would have left behind is gone.
+TEST_F(ShimTest, StartAndDeleteWithoutRuncProcesses) {
+  std::string calls = base_ + "/runc-calls";
+  std::string wrapper = base_ + "/runc-wrapper";
+  ASSERT_TRUE(sys::WriteFile(wrapper,
+                             absl::StrCat("#!/bin/sh\necho \"$*\" >> ", calls, "\nexec ",
+                                          RuncPath(), " \"$@\"\n"),
+                             0755)
+                  .ok());
+  std::string bundle = MakeBundle("native", {"sh", "-c", "read x; exit 7"});
+  // In cgroups of its own (a spec from `runc spec` has no cgroupsPath), as ctr's specs are.
+  nlohmann::json config = nlohmann::json::parse(*sys::ReadFile(bundle + "/config.json"));
+  config["linux"]["cgroupsPath"] = absl::StrCat("/", kNs, "-", ::getpid(), "/native");
+  ASSERT_TRUE(sys::WriteFile(bundle + "/config.json", config.dump(), 0644).ok());
+  ASSERT_FALSE(StartShim("native", bundle).empty());
+  task::CreateTaskRequest req = CreateRequest("native", bundle);
+  ::containerd::runc::v1::Options opts;
+  opts.set_binary_name(wrapper);
+  req.mutable_options()->set_type_url("containerd.runc.v1.Options");
+  req.mutable_options()->set_value(opts.SerializeAsString());
+  // Stdin from a FIFO this test holds open: the process runs until the test lets it exit.
+  std::string in = base_ + "/native.stdin";
+  ASSERT_EQ(::mkfifo(in.c_str(), 0600), 0);
+  sys::UniqueFd in_rw(::open(in.c_str(), O_RDWR | O_CLOEXEC));
+  ASSERT_TRUE(in_rw.valid());
+  req.set_stdin(in);
+  ASSERT_TRUE(Create("native", req).ok());
+
+  std::string state_dir = base_ + "/runc/" + kNs + "/native";
+  struct stat st;
+  ASSERT_EQ(::stat((state_dir + "/exec.fifo").c_str(), &st), 0);
+  auto state = sys::ReadFile(state_dir + "/state.json");
+  ASSERT_TRUE(state.ok());
+  std::vector<std::string> cgroups;
+  nlohmann::json state_json = nlohmann::json::parse(*state);
+  for (const auto& entry : state_json["cgroup_paths"].items()) {
+    cgroups.push_back(entry.value().get<std::string>());
+    // The parent is the test's to remove, as containerd leaves /<namespace> to its owner.
+    cgroup_parents_.push_back(sys::Dirname(cgroups.back()));
+  }
+  ASSERT_FALSE(cgroups.empty()) << *state;
+
+  ASSERT_TRUE(Start("native").ok());
+  EXPECT_EQ(State("native")->status(), ::containerd::v1::types::RUNNING);
+  EXPECT_NE(::stat((state_dir + "/exec.fifo").c_str(), &st), 0);
+  // runc agrees that it runs.
+  auto runc_state = sys::RunProcess({RuncPath(), "--root", base_ + "/runc/" + kNs, "state",
+                                     "native"});
+  ASSERT_TRUE(runc_state.ok());
+  EXPECT_EQ(nlohmann::json::parse(runc_state->out)["status"], "running") << runc_state->out;
+
+  ASSERT_TRUE(sys::WriteAll(in_rw.get(), "go\n", in).ok());
+  auto wait = Wait("native");
+  ASSERT_TRUE(wait.ok()) << wait.status();
+  EXPECT_EQ(wait->exit_status(), 7u);
+  auto deleted = Delete("native");
+  ASSERT_TRUE(deleted.ok()) << deleted.status();
+  EXPECT_EQ(deleted->exit_status(), 7u);
+  EXPECT_NE(::stat(state_dir.c_str(), &st), 0) << state_dir << " is left";
+  for (const std::string& path : cgroups) {
+    EXPECT_NE(::stat(path.c_str(), &st), 0) << path << " is left";
+  }
+  std::string log = *sys::ReadFile(calls);
+  EXPECT_NE(log.find(" create "), std::string::npos) << log;
+  EXPECT_EQ(log.find(" start "), std::string::npos) << log;
+  EXPECT_EQ(log.find(" delete "), std::string::npos) << log;
+  (void)Shutdown("native");
 }
 
 TEST_F(ShimTest, CreateErrorsAreClear) {

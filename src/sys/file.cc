@@ -80,12 +80,15 @@ absl::Status WriteFile(const std::string& path, absl::string_view data, mode_t m
   return WriteAll(fd.get(), data, path);
 }
 
-absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode) {
+namespace {
+
+absl::Status WriteAndRename(const std::string& path, absl::string_view data, mode_t mode,
+                            bool durable) {
   std::string tmp = absl::StrCat(path, ".tmp-", ::getpid());
   {
     ASSIGN_OR_RETURN(UniqueFd fd, Open(tmp, O_WRONLY | O_CREAT | O_TRUNC, mode));
     absl::Status st = WriteAll(fd.get(), data, tmp);
-    if (st.ok()) st = Fsync(fd.get(), tmp);
+    if (st.ok() && durable) st = Fsync(fd.get(), tmp);
     if (!st.ok()) {
       ::unlink(tmp.c_str());
       return st;
@@ -95,7 +98,17 @@ absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mo
     ::unlink(tmp.c_str());
     return st;
   }
-  return FsyncDir(Dirname(path));
+  return durable ? FsyncDir(Dirname(path)) : absl::OkStatus();
+}
+
+}  // namespace
+
+absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode) {
+  return WriteAndRename(path, data, mode, /*durable=*/true);
+}
+
+absl::Status ReplaceFile(const std::string& path, absl::string_view data, mode_t mode) {
+  return WriteAndRename(path, data, mode, /*durable=*/false);
 }
 
 absl::Status Fsync(int fd, const std::string& path_for_errors) {

@@ -32,8 +32,11 @@ absl::StatusOr<std::string> ReadFile(const std::string& path);
 // Creates or truncates `path` and writes `data` (not synced).
 absl::Status WriteFile(const std::string& path, absl::string_view data, mode_t mode);
 // Writes `data` to a temporary sibling, fsyncs it, renames it over `path` and fsyncs the
-// directory: readers see the old content or the new, never a torn file.
+// directory: readers see the old content or the new, never a torn file, also after a crash.
 absl::Status WriteFileAtomic(const std::string& path, absl::string_view data, mode_t mode);
+// The same without the fsyncs: atomic for readers while the system runs, not durable. For
+// files that mean nothing after a reboot (runtime state under /run).
+absl::Status ReplaceFile(const std::string& path, absl::string_view data, mode_t mode);
 
 absl::Status Fsync(int fd, const std::string& path_for_errors);
 // Makes a rename or unlink inside `dir` durable: the directory entry lives in the directory.

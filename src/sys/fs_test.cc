@@ -1,4 +1,5 @@
 #include "sys/fs.h"
+#include "sys/file.h"
 
 #include <gtest/gtest.h>
 #include <fcntl.h>
@@ -33,6 +34,22 @@ TEST_F(FsTest, MakeDirsCreatesNestedDirectories) {
   EXPECT_TRUE(MakeDirs(path, 0711).ok()) << "idempotent";
   ASSERT_EQ(close(open((dir_ + "/file").c_str(), O_CREAT | O_WRONLY, 0600)), 0);
   EXPECT_EQ(MakeDirs(dir_ + "/file", 0711).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(FsTest, ReplaceFileAndWriteFileAtomicSwapTheWholeFile) {
+  for (auto write : {&ReplaceFile, &WriteFileAtomic}) {
+    std::string path = dir_ + "/address";
+    ASSERT_TRUE(write(path, "unix:///first", 0600).ok());
+    ASSERT_TRUE(write(path, "unix:///second", 0600).ok());
+    EXPECT_EQ(*ReadFile(path), "unix:///second");
+    struct stat st;
+    ASSERT_EQ(stat(path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0600u);
+    EXPECT_EQ(*ListDir(dir_), std::vector<std::string>{"address"}) << "no temporary left";
+    ASSERT_EQ(unlink(path.c_str()), 0);
+  }
+  EXPECT_FALSE(ReplaceFile(dir_ + "/missing/address", "x", 0600).ok());
+  EXPECT_EQ(*ListDir(dir_), std::vector<std::string>{});
 }
 
 TEST_F(FsTest, LockFileExcludesOtherProcesses) {
