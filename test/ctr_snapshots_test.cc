@@ -1,19 +1,34 @@
 // `ctr snapshots ...` (the real containerd 1.6 client) against berthd: preparing, mounting for
-// real what `ctr snapshots mounts` prints, committing, listing, labelling and removing, with the
-// overlayfs and the native snapshotter.
+// real what `ctr snapshots mounts` prints, committing, listing, labelling, diffing into a layer
+// and removing, with the overlayfs and the native snapshotter.
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cstdio>
+#include <iterator>
+#include <set>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_split.h"
 #include "client/snapshots.h"
+#include "content/digester.h"
 #include "nlohmann/json.hpp"
 #include "test/ctr_fixture.h"
 
 namespace berth::test {
 namespace {
+
+// ctr's sizes (go-units' HumanSize): four significant digits, decimal units.
+std::string HumanSize(size_t bytes) {
+  const char* const units[] = {"B", "kB", "MB", "GB"};
+  double size = static_cast<double>(bytes);
+  size_t unit = 0;
+  for (; size >= 1000 && unit + 1 < std::size(units); ++unit) size /= 1000;
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "%.4g%s", size, units[unit]);
+  return buf;
+}
 
 class CtrSnapshotsTest : public CtrTest {
  protected:
@@ -150,6 +165,106 @@ TEST_F(CtrSnapshotsTest, PrepareMountCommitListTreeInfoLabelRemove) {
   r = Ctr({"snapshots", "rm", "base"});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_TRUE(absl::StrContains(r.err, "snapshot base does not exist: not found")) << r.Describe();
+}
+
+// `ctr snapshots diff KEY` on an active snapshot over an imported image's top layer: the layer it
+// prints is the one committed to the content store (digest, size, labels) and holds exactly the
+// changes made through the snapshot's mounts, whiteout included.
+TEST_F(CtrSnapshotsTest, DiffOfAnActiveSnapshotIsALayerOfItsChanges) {
+  CommandResult r = Ctr({"images", "import", TestImage("busybox-docker.tar")});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  // The image's top chain: the committed snapshot that is no other one's parent.
+  r = Ctr({"snapshots", "ls"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  std::set<std::string> committed, parents;
+  for (const std::string& line : Lines(r.out)) {
+    std::vector<std::string> f = absl::StrSplit(line, ' ', absl::SkipEmpty());
+    if (f.size() == 3) parents.insert(f[1]);
+    if (!f.empty() && f.back() == "Committed") committed.insert(f[0]);
+  }
+  std::vector<std::string> tops;
+  std::set_difference(committed.begin(), committed.end(), parents.begin(), parents.end(),
+                      std::back_inserter(tops));
+  ASSERT_EQ(tops.size(), 1u) << r.out;
+  const std::string chain = tops[0];
+
+  // Change the image's files through the active snapshot's overlay mount.
+  const std::string target = mnt_.Sub("rootfs");
+  ASSERT_EQ(RunCommand({"/usr/bin/mkdir", target}).exit_code, 0);
+  r = Ctr({"snapshots", "prepare", "--target", target, "work", chain});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  ASSERT_EQ(Lines(r.out).size(), 1u) << r.out;
+  ASSERT_TRUE(RunMountLine(Lines(r.out)[0]));
+  ASSERT_FALSE(ReadFileOrEmpty(target + "/etc/group").empty()) << "the image's file";
+  WriteFileOrDie(target + "/added.txt", "added through the mount\n");
+  WriteFileOrDie(target + "/etc/passwd", "root:x:0:0:changed:/root:/bin/sh\n");
+  ASSERT_EQ(RunCommand({"/usr/bin/rm", target + "/etc/group"}).exit_code, 0);
+  ASSERT_EQ(RunCommand({"/usr/bin/mkdir", target + "/newdir"}).exit_code, 0);
+  WriteFileOrDie(target + "/newdir/inner", "inner");
+  ASSERT_TRUE(Unmount(target));
+
+  // --keep roots the layer (gc.root) so it outlives ctr's lease; stdout is the layer itself.
+  r = Ctr({"snapshots", "diff", "--keep", "--label", "team=core", "work"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  const std::string layer = r.out;
+  ASSERT_GE(layer.size(), 2u);
+  EXPECT_EQ(layer.substr(0, 2), "\x1f\x8b") << "gzip, ctr's default media type";
+  const std::string digest = content::Digester::FromBytes(layer).str();
+
+  // The same bytes are in the content store under that digest, with ctr's and the differ's
+  // labels.
+  r = Ctr({"content", "get", digest});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_TRUE(r.out == layer) << "content get returns other bytes than diff printed";
+  const std::string tgz = mnt_.Sub("layer.tar.gz");
+  WriteFileOrDie(tgz, layer);
+  r = RunCommand({"/bin/sh", "-c", "gzip -dc " + tgz + " | sha256sum"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  const std::string diff_id = "sha256:" + r.out.substr(0, 64);
+  r = Ctr({"content", "ls"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  auto row = Row(r.out, digest);
+  ASSERT_TRUE(row.has_value()) << digest << " not listed:\n" << r.out;
+  EXPECT_EQ((*row)[1], HumanSize(layer.size())) << r.out;
+  std::vector<std::string> labels = absl::StrSplit(row->back(), ',');
+  std::sort(labels.begin(), labels.end());
+  ASSERT_EQ(labels.size(), 3u) << row->back();
+  EXPECT_TRUE(absl::StartsWith(labels[0], "containerd.io/gc.root=")) << labels[0];
+  EXPECT_EQ(labels[1], "containerd.io/uncompressed=" + diff_id);
+  EXPECT_EQ(labels[2], "team=core");
+
+  // The tar: the added files with their content, the changed one, a whiteout for the removed
+  // one, and the directories that hold them; nothing else of the image.
+  r = RunCommand({"/usr/bin/tar", "-tzf", tgz});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  std::vector<std::string> names = Lines(r.out);
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"added.txt", "etc/", "etc/.wh.group", "etc/passwd",
+                                             "newdir/", "newdir/inner"}))
+      << r.out;
+  r = RunCommand({"/usr/bin/tar", "-xzOf", tgz, "added.txt"});
+  EXPECT_EQ(r.out, "added through the mount\n") << r.Describe();
+  r = RunCommand({"/usr/bin/tar", "-xzOf", tgz, "etc/passwd"});
+  EXPECT_EQ(r.out, "root:x:0:0:changed:/root:/bin/sh\n") << r.Describe();
+  r = RunCommand({"/usr/bin/tar", "-xzOf", tgz, "newdir/inner"});
+  EXPECT_EQ(r.out, "inner") << r.Describe();
+  r = RunCommand({"/usr/bin/tar", "-tvzf", tgz, "etc/.wh.group"});
+  EXPECT_TRUE(absl::StartsWith(r.out, "-")) << "a whiteout is an empty regular file: " << r.out;
+
+  // The uncompressed media type gives the tar whose digest the label names, and the two-snapshot
+  // form (lower, upper) over the committed snapshot gives the same layer again.
+  r = Ctr({"snapshots", "diff", "--media-type", "application/vnd.oci.image.layer.v1.tar", "work"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(content::Digester::FromBytes(r.out).str(), diff_id);
+  ASSERT_EQ(Ctr({"snapshots", "commit", "work-layer", "work"}).exit_code, 0);
+  r = Ctr({"snapshots", "diff", "--media-type", "application/vnd.oci.image.layer.v1.tar", chain,
+           "work-layer"});
+  ASSERT_EQ(r.exit_code, 0) << r.Describe();
+  EXPECT_EQ(content::Digester::FromBytes(r.out).str(), diff_id);
+
+  // ctr removed its temporary views: only the image's chain and the new layer are left.
+  r = Ctr({"snapshots", "ls"});
+  EXPECT_EQ(Lines(r.out).size(), committed.size() + 2) << r.out;
 }
 
 TEST_F(CtrSnapshotsTest, NativeSnapshotterIsSelectedWithTheFlag) {

@@ -1,11 +1,17 @@
 // berthd's configuration: TOML at /etc/berth/config.toml (or --config), overridden by flags.
 // Unknown keys are an error naming the key, so a typo never silently falls back to a default.
+//
+// Besides berthd's own sections it reads one of containerd 1.6's plugin tables, with containerd's
+// key names and value types: [plugins."io.containerd.gc.v1.scheduler"]. Other plugin tables are
+// unknown keys (berthd has no configuration for them).
 #pragma once
 
+#include <optional>
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
+#include "absl/time/time.h"
 #include "base/log.h"
 
 namespace berth::daemon {
@@ -30,17 +36,35 @@ struct Config {
     // containerd-shim-berth-v2) or "containerd" (containerd-shim-runc-v2 from PATH).
     std::string runc_shim = "berth";
   } runtime;
+  // [plugins."io.containerd.gc.v1.scheduler"]: when garbage collection runs; the rules are
+  // metadata/gc_scheduler.h's (containerd's). Durations are strings in Go's syntax ("100ms").
+  struct GcScheduler {
+    double pause_threshold = 0.02;                         // 0 to 0.5
+    int deletion_threshold = 0;                            // >= 0
+    int mutation_threshold = 100;                          // >= 0
+    absl::Duration schedule_delay = absl::ZeroDuration();  // >= 0
+    // Unset (the default): berthd collects once before it serves the socket, so that a timed
+    // collection cannot race a client's first writes. Set: containerd's behaviour, a first
+    // collection this long after the scheduler starts ("0s": none until something triggers one).
+    std::optional<absl::Duration> startup_delay;  // >= 0
+  } gc_scheduler;
 };
+
+// The plugin id of the garbage collection scheduler's table under [plugins].
+inline constexpr char kGcSchedulerPlugin[] = "io.containerd.gc.v1.scheduler";
 
 inline constexpr char kDefaultConfigPath[] = "/etc/berth/config.toml";
 
-// Parses TOML text. InvalidArgument naming the key for unknown keys or wrong types.
+// Parses TOML text. InvalidArgument naming the key for unknown keys, wrong types, integers out of
+// range and durations that Go's time.ParseDuration would not take.
 absl::StatusOr<Config> ParseConfig(absl::string_view toml, absl::string_view source_name);
 // Reads and parses `path`. A missing file is NotFound.
 absl::StatusOr<Config> LoadConfig(const std::string& path);
 // The defaults, as TOML (what `berthd config default` prints).
 std::string DefaultConfigToml();
-// Checks values (absolute paths, known log level and sync mode).
+// Checks values (absolute paths, known log level and sync mode, the gc scheduler's ranges; where
+// containerd clamps an out-of-range scheduler value, berthd refuses it). InvalidArgument naming
+// the key.
 absl::Status Validate(const Config& config);
 
 }  // namespace berth::daemon

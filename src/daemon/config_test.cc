@@ -2,6 +2,9 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+#include <vector>
+
 namespace berth::daemon {
 namespace {
 
@@ -13,7 +16,144 @@ TEST(ConfigTest, DefaultsRoundTrip) {
   EXPECT_EQ(parsed->state, want.state);
   EXPECT_EQ(parsed->grpc.address, want.grpc.address);
   EXPECT_EQ(parsed->debug.level, want.debug.level);
+  EXPECT_EQ(parsed->gc_scheduler.pause_threshold, want.gc_scheduler.pause_threshold);
+  EXPECT_EQ(parsed->gc_scheduler.deletion_threshold, want.gc_scheduler.deletion_threshold);
+  EXPECT_EQ(parsed->gc_scheduler.mutation_threshold, want.gc_scheduler.mutation_threshold);
+  EXPECT_EQ(parsed->gc_scheduler.schedule_delay, want.gc_scheduler.schedule_delay);
+  EXPECT_FALSE(parsed->gc_scheduler.startup_delay.has_value());
   EXPECT_TRUE(Validate(*parsed).ok());
+}
+
+// containerd's defaults (gc/scheduler/scheduler.go), in containerd's key names and syntax.
+TEST(ConfigTest, DefaultPrintsTheGcSchedulerSection) {
+  const std::string text = DefaultConfigToml();
+  for (const char* line :
+       {"[plugins.\"io.containerd.gc.v1.scheduler\"]\n", "pause_threshold = 0.02\n",
+        "deletion_threshold = 0\n", "mutation_threshold = 100\n", "schedule_delay = \"0s\"\n",
+        "# startup_delay = \"100ms\"\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << " missing from\n" << text;
+  }
+  Config c;
+  EXPECT_EQ(c.gc_scheduler.pause_threshold, 0.02);
+  EXPECT_EQ(c.gc_scheduler.deletion_threshold, 0);
+  EXPECT_EQ(c.gc_scheduler.mutation_threshold, 100);
+  EXPECT_EQ(c.gc_scheduler.schedule_delay, absl::ZeroDuration());
+  // Uncommented, the printed startup_delay is containerd's default.
+  std::string uncommented = text;
+  uncommented.replace(uncommented.find("# startup_delay"), 2, "");
+  auto parsed = ParseConfig(uncommented, "default");
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->gc_scheduler.startup_delay, absl::Milliseconds(100));
+}
+
+TEST(ConfigTest, ReadsTheGcSchedulerTable) {
+  auto c = ParseConfig(R"(
+version = 2
+[plugins."io.containerd.gc.v1.scheduler"]
+  pause_threshold = 0.1
+  deletion_threshold = 5
+  mutation_threshold = 0
+  schedule_delay = "1.5s"
+  startup_delay = "2m30s"
+)",
+                       "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->gc_scheduler.pause_threshold, 0.1);
+  EXPECT_EQ(c->gc_scheduler.deletion_threshold, 5);
+  EXPECT_EQ(c->gc_scheduler.mutation_threshold, 0);
+  EXPECT_EQ(c->gc_scheduler.schedule_delay, absl::Milliseconds(1500));
+  EXPECT_EQ(c->gc_scheduler.startup_delay, absl::Seconds(150));
+  EXPECT_TRUE(Validate(*c).ok());
+
+  // The dotted-key spelling of the same table, an integer threshold, and Go's other units.
+  c = ParseConfig(
+      "plugins.\"io.containerd.gc.v1.scheduler\".pause_threshold = 0\n"
+      "plugins.\"io.containerd.gc.v1.scheduler\".schedule_delay = \"250\xC2\xB5s\"\n"
+      "plugins.\"io.containerd.gc.v1.scheduler\".startup_delay = \"0\"\n",
+      "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_EQ(c->gc_scheduler.pause_threshold, 0.0);
+  EXPECT_EQ(c->gc_scheduler.schedule_delay, absl::Microseconds(250));
+  EXPECT_EQ(c->gc_scheduler.startup_delay, absl::ZeroDuration()) << "set, to zero";
+  EXPECT_EQ(c->gc_scheduler.mutation_threshold, 100) << "defaults stay for keys not given";
+
+  // An empty table changes nothing; startup_delay stays unset.
+  c = ParseConfig("[plugins.\"io.containerd.gc.v1.scheduler\"]\n", "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status();
+  EXPECT_FALSE(c->gc_scheduler.startup_delay.has_value());
+}
+
+// Each message names the offending key the way it is written in TOML.
+TEST(ConfigTest, GcSchedulerErrorsNameTheKey) {
+  const std::string table = "[plugins.\"io.containerd.gc.v1.scheduler\"]\n";
+  const std::string prefix = "plugins.\"io.containerd.gc.v1.scheduler\".";
+  struct Case {
+    std::string body;
+    std::string key;
+  };
+  for (const Case& bad : std::vector<Case>{
+           {"schedule_delay = \"soon\"", "schedule_delay"},
+           {"schedule_delay = 100", "schedule_delay"},    // Go: a duration is a string
+           {"startup_delay = \"100\"", "startup_delay"},  // no unit
+           {"startup_delay = \"inf\"", "startup_delay"},
+           {"schedule_delay = \"\"", "schedule_delay"},
+           {"deletion_threshold = 1.5", "deletion_threshold"},
+           {"mutation_threshold = \"100\"", "mutation_threshold"},
+           {"mutation_threshold = 3000000000", "mutation_threshold"},
+           {"pause_threshold = \"0.02\"", "pause_threshold"},
+           {"pause_treshold = 0.02", "pause_treshold"},
+       }) {
+    auto c = ParseConfig(table + bad.body + "\n", "t.toml");
+    ASSERT_FALSE(c.ok()) << bad.body;
+    EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument) << bad.body;
+    EXPECT_NE(c.status().message().find(prefix + bad.key), absl::string_view::npos)
+        << bad.body << ": " << c.status();
+    EXPECT_NE(c.status().message().find("t.toml"), absl::string_view::npos) << c.status();
+  }
+  auto c = ParseConfig(table + "schedule_delay = \"soon\"\n", "t.toml");
+  EXPECT_NE(c.status().message().find("\"100ms\""), absl::string_view::npos)
+      << "says what a duration looks like: " << c.status();
+
+  // Values of the right type but out of range: parsed, then refused by Validate, where
+  // containerd would clamp them silently.
+  for (const Case& bad : std::vector<Case>{
+           {"pause_threshold = 0.6", "pause_threshold"},
+           {"pause_threshold = -0.1", "pause_threshold"},
+           {"pause_threshold = nan", "pause_threshold"},
+           {"deletion_threshold = -1", "deletion_threshold"},
+           {"mutation_threshold = -5", "mutation_threshold"},
+           {"schedule_delay = \"-1s\"", "schedule_delay"},
+           {"startup_delay = \"-100ms\"", "startup_delay"},
+       }) {
+    auto parsed = ParseConfig(table + bad.body + "\n", "t.toml");
+    ASSERT_TRUE(parsed.ok()) << bad.body << ": " << parsed.status();
+    absl::Status st = Validate(*parsed);
+    ASSERT_FALSE(st.ok()) << bad.body;
+    EXPECT_EQ(st.code(), absl::StatusCode::kInvalidArgument);
+    EXPECT_NE(st.message().find(prefix + bad.key), absl::string_view::npos)
+        << bad.body << ": " << st;
+  }
+  Config edge;
+  edge.gc_scheduler.pause_threshold = 0.5;
+  EXPECT_TRUE(Validate(edge).ok()) << "0.5 is containerd's maximum, allowed";
+}
+
+// Only the gc scheduler has a plugin table: any other is an unknown key, named with its id.
+TEST(ConfigTest, OtherPluginTablesAreUnknownKeys) {
+  auto c =
+      ParseConfig("[plugins.\"io.containerd.grpc.v1.cri\"]\n  sandbox_image = \"x\"\n", "t.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(
+      c.status().message().find("unknown configuration key plugins.\"io.containerd.grpc.v1.cri\""),
+      absl::string_view::npos)
+      << c.status();
+  EXPECT_FALSE(ParseConfig("plugins = 3\n", "t.toml").ok());
+  c = ParseConfig("[plugins]\n\"io.containerd.gc.v1.scheduler\" = 1\n", "t.toml");
+  ASSERT_FALSE(c.ok());
+  EXPECT_NE(c.status().message().find("must be a table"), absl::string_view::npos) << c.status();
+  // containerd 1.x's version-1 spelling ([plugins.scheduler]) is not read either.
+  EXPECT_FALSE(ParseConfig("[plugins.scheduler]\n  pause_threshold = 0.02\n", "t.toml").ok());
 }
 
 TEST(ConfigTest, ReadsValues) {
@@ -42,8 +182,7 @@ TEST(ConfigTest, UnknownKeysAreNamed) {
   auto c = ParseConfig("[grpc]\naddres = \"/x\"\n", "t.toml");
   ASSERT_FALSE(c.ok());
   EXPECT_EQ(c.status().code(), absl::StatusCode::kInvalidArgument);
-  EXPECT_NE(c.status().message().find("\"grpc.addres\""), absl::string_view::npos)
-      << c.status();
+  EXPECT_NE(c.status().message().find("\"grpc.addres\""), absl::string_view::npos) << c.status();
   EXPECT_FALSE(ParseConfig("rooot = \"/x\"\n", "t.toml").ok());
 }
 

@@ -97,17 +97,31 @@ absl::Status Daemon::StartGc() {
       return snapshot_store_->Cleanup(name);
     };
   }
-  // containerd collects 100 ms after its GC plugin starts, by when its slower start has
-  // usually not opened the socket yet. berthd serves within milliseconds, so a timed first
-  // collection would race clients' first writes made without a lease (`ctr content ingest`).
-  // The first collection (cleaning up after a crash) runs here instead, before serving.
-  metadata::GcSchedulerConfig config;
-  config.startup_delay = absl::ZeroDuration();
-  gc_ = std::make_unique<metadata::GcScheduler>(
-      [this, backends] { return metadata::GarbageCollect(store_->db(), backends); }, config);
-  if (absl::StatusOr<metadata::GcStats> first = gc_->RunNow(); !first.ok()) {
-    log::Warn("startup garbage collection failed", {{"error", first.status().ToString()}});
+  // [plugins."io.containerd.gc.v1.scheduler"]. containerd collects startup_delay (100 ms) after
+  // its GC plugin starts, by when its slower start has usually not opened the socket yet.
+  // berthd serves within milliseconds, so a timed first collection would race clients' first
+  // writes made without a lease (`ctr content ingest`). Unless the config sets startup_delay,
+  // the first collection (cleaning up after a crash) runs here instead, before serving; it is
+  // called directly, since the scheduler's RunNow would wait schedule_delay first.
+  const Config::GcScheduler& gc_config = config_.gc_scheduler;
+  const metadata::GcSchedulerConfig config{
+      .pause_threshold = gc_config.pause_threshold,
+      .deletion_threshold = gc_config.deletion_threshold,
+      .mutation_threshold = gc_config.mutation_threshold,
+      .schedule_delay = gc_config.schedule_delay,
+      .startup_delay = gc_config.startup_delay.value_or(absl::ZeroDuration()),
+  };
+  auto collect = [this, backends] { return metadata::GarbageCollect(store_->db(), backends); };
+  if (!gc_config.startup_delay.has_value()) {
+    if (absl::StatusOr<metadata::GcStats> first = collect(); !first.ok()) {
+      log::Warn("startup garbage collection failed", {{"error", first.status().ToString()}});
+    } else {
+      log::Debug("startup garbage collection", {{"blobs", first->blobs},
+                                                {"snapshots", first->snapshots},
+                                                {"leases", first->leases}});
+    }
   }
+  gc_ = std::make_unique<metadata::GcScheduler>(collect, config);
   ASSIGN_OR_RETURN(filters::Filter filter,
                    filters::Parse("topic~=\"^/(images|content|containers|snapshot)/\""));
   gc_events_ = std::make_unique<GcEventSink>(gc_.get());

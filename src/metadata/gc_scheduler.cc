@@ -47,7 +47,7 @@ void GcPolicy::MaybeSchedule(absl::Time now) {
   const bool deletions_due =
       config_.deletion_threshold > 0 ? deletions_ >= config_.deletion_threshold : false;
   const bool idle_due =
-      !next_ && ((config_.deletion_threshold == 0 && deletions_ > 0) ||
+      !next_ && (deletions_ > 0 ||
                  (config_.mutation_threshold > 0 && mutations_ >= config_.mutation_threshold));
   if (!triggered_ && !deletions_due && !idle_due) return;
   absl::Time at = now + config_.schedule_delay;

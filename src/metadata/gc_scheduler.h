@@ -4,10 +4,15 @@
 //
 // Inputs: MarkDirty() after something was deleted (an image, a blob, a lease, a container, a
 // snapshot), MarkMutation() after any other change, RunNow() to ask for a collection and wait for
-// it. The rules are containerd's (GcPolicy below), with its defaults:
-//   startup_delay 100ms      a first collection that long after start (0: none; berthd uses 0
-//                            and runs the first collection with RunNow before serving)
-//   schedule_delay 0         how long after a trigger a collection is scheduled
+// it. The rules are containerd's (GcPolicy below), with its defaults; berthd reads them from
+// its config's [plugins."io.containerd.gc.v1.scheduler"] table (daemon/config.h):
+//   startup_delay 100ms      a first collection that long after start (0: none). berthd differs
+//                            unless its config sets startup_delay: it passes 0 and runs the
+//                            first collection itself, synchronously, before serving (a timed one
+//                            would race clients' first writes); set, containerd's timed first
+//                            collection is used and nothing runs before serving.
+//   schedule_delay 0         how long after a trigger a collection is scheduled (RunNow too:
+//                            as with containerd, a `sync` delete waits it out)
 //   deletion_threshold 0     collect as soon as this many deletions happened (0: no count; any
 //                            deletion is collected at the next scheduled time)
 //   mutation_threshold 100   collect at the next scheduled time once this many changes happened

@@ -60,6 +60,17 @@ TEST(GcPolicyTest, NoPauseThresholdKeepsOneSecond) {
   EXPECT_EQ(p.interval(), absl::Seconds(1));
 }
 
+// With a deletion threshold, a deletion below it is still collected: containerd's timer would
+// collect it at its next tick; an idle scheduler schedules it after schedule_delay.
+TEST(GcPolicyTest, DeletionBelowTheThresholdIsCollectedWhenIdle) {
+  GcPolicy p({.deletion_threshold = 3, .startup_delay = absl::ZeroDuration()}, kStart);
+  EXPECT_FALSE(p.next().has_value());
+  p.OnMutation(/*deletion=*/true, At(5));
+  ASSERT_TRUE(p.next().has_value());
+  EXPECT_EQ(*p.next(), At(5));
+  EXPECT_TRUE(p.Due(At(5)));
+}
+
 TEST(GcPolicyTest, DeletionWaitsForTheScheduledCollection) {
   GcPolicy p = AfterFirstCollection();
   p.OnMutation(true, At(120));
