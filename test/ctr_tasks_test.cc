@@ -3,12 +3,17 @@
 // metrics, kill, rm), and what a restart of berthd leaves running. Real runc, real shim
 // (containerd-shim-berth-v2, which berthd uses for io.containerd.runc.v2).
 
+#include <dirent.h>
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <filesystem>
+
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "sys/file.h"
 #include "test/ctr_fixture.h"
 
 namespace berth::test {
@@ -258,6 +263,97 @@ TEST_F(CtrCrunTest, RunRmAndDetachedVerbs) {
   EXPECT_TRUE(WaitFor([&] { return TaskStatus(id) == "STOPPED"; }, absl::Seconds(10)));
   EXPECT_EQ(Ctr({"tasks", "rm", id}).exit_code, 0);
   EXPECT_EQ(Ctr({"containers", "rm", id}).exit_code, 0);
+}
+
+// Live shims serving `id` (their command line names it after -id).
+std::vector<pid_t> ShimsFor(const std::string& id) {
+  std::vector<pid_t> pids;
+  DIR* proc = ::opendir("/proc");
+  if (proc == nullptr) return pids;
+  while (struct dirent* e = ::readdir(proc)) {
+    int pid = std::atoi(e->d_name);
+    if (pid <= 0) continue;
+    std::vector<std::string> argv = absl::StrSplit(
+        ReadFileOrEmpty(absl::StrCat("/proc/", pid, "/cmdline")), '\0', absl::SkipEmpty());
+    if (argv.empty() || !absl::EndsWith(argv[0], "containerd-shim-berth-v2")) continue;
+    for (size_t i = 0; i + 1 < argv.size(); ++i) {
+      if (argv[i] == "-id" && argv[i + 1] == id) pids.push_back(pid);
+    }
+  }
+  ::closedir(proc);
+  return pids;
+}
+
+// berthd killed -9 while the OCI runtime is in the middle of `create`, `start` or `delete` (a
+// wrapper around crun pauses there for 2 s; runc's start and delete are done by the shim
+// itself, so crun is the runtime with those windows). After the restart the task is listed in
+// the state the shim reached and can be removed, or it is gone; either way no shim, mount,
+// cgroup or bundle is left once it is removed.
+TEST_F(CtrCrunTest, BerthdKilledMidCreateStartOrDeleteLeavesNothingBehind) {
+  struct Case {
+    const char* name;
+    const char* command;       // the runtime command berthd dies in
+    bool with_stdio;  // ctr run --rm (stdio FIFOs, which go when ctr dies) or --null-io
+    const char* status_after;  // "" = gone
+  };
+  for (const Case& c : {
+           // The client died with berthd, and its FIFOs with it: the shim's create fails.
+           Case{"create", "create", true, ""},
+           // No stdio: the create completes, the task waits, created, for someone to use it.
+           Case{"create-detached", "create", false, "CREATED"},
+           Case{"start", "start", true, "RUNNING"},
+           Case{"delete", "delete", false, ""},
+       }) {
+    SCOPED_TRACE(c.name);
+    const std::string id = NewId(absl::StrCat("killed-mid-", c.name));
+    const std::string mark = daemon_.dir() + "/" + id + ".paused";
+    const std::string wrapper = daemon_.dir() + "/" + id + "-runtime";
+    ASSERT_TRUE(sys::WriteFile(wrapper,
+                               absl::StrCat("#!/bin/sh\ncase \" $* \" in *\" ", c.command,
+                                            " \"*) : > ", mark, "; sleep 2;; esac\n",
+                                            "exec /usr/bin/crun \"$@\"\n"),
+                               0755)
+                    .ok());
+    std::vector<std::string> argv = {kCtrPath, "-a", daemon_.socket(), "-n", ns_};
+    if (std::string(c.command) == "delete") {
+      ASSERT_EQ(Ctr({"run", "-d", "--runc-binary", wrapper, kImage, id, "true"}).exit_code, 0);
+      ASSERT_TRUE(WaitFor([&] { return TaskStatus(id) == "STOPPED"; }, absl::Seconds(10)));
+      argv.insert(argv.end(), {"tasks", "rm", id});
+    } else {
+      argv.insert(argv.end(), {"run", c.with_stdio ? "--rm" : "--null-io", "--runc-binary",
+                               wrapper, kImage, id, "sleep", "1000"});
+    }
+    auto client = Process::Spawn(argv, "", "");
+    ASSERT_TRUE(client.ok()) << client.status();
+    ASSERT_TRUE(WaitFor([&] { return ::access(mark.c_str(), F_OK) == 0; }, absl::Seconds(20)))
+        << "the runtime never reached " << c.command;
+    const pid_t old_berthd = daemon_.pid();
+    ASSERT_TRUE(daemon_.Kill(SIGKILL));
+    (void)(*client)->Wait(absl::Seconds(10));  // it loses its daemon
+    ASSERT_NO_FATAL_FAILURE(Restart());
+    // The shim finishes the runtime's command meanwhile; berthd shows what it came to.
+    EXPECT_TRUE(WaitFor([&] { return TaskStatus(id) == c.status_after; }, absl::Seconds(10)))
+        << Ctr({"tasks", "ls"}).out;
+    if (*c.status_after != '\0') {
+      Ctr({"tasks", "kill", "-s", "SIGKILL", id});
+      EXPECT_EQ(Ctr({"tasks", "rm", "-f", id}).exit_code, 0);
+    }
+    EXPECT_EQ(Ctr({"containers", "rm", id}).exit_code, 0);
+
+    const std::string bundle =
+        absl::StrCat(daemon_.state(), "/io.containerd.runtime.v2.task/", ns_, "/", id);
+    EXPECT_TRUE(WaitFor([&] { return ShimsFor(id).empty(); }, absl::Seconds(10)))
+        << "shim still running";
+    EXPECT_NE(::access(bundle.c_str(), F_OK), 0) << bundle;
+    // berthd (and so its shims) live in a private mount namespace: look there.
+    EXPECT_FALSE(absl::StrContains(
+        ReadFileOrEmpty(absl::StrCat("/proc/", daemon_.pid(), "/mountinfo")), id));
+    for (const char* controller : {"memory", "pids", "cpu"}) {
+      const std::string cgroup = absl::StrCat("/sys/fs/cgroup/", controller, "/", ns_, "/", id);
+      EXPECT_NE(::access(cgroup.c_str(), F_OK), 0) << cgroup;
+    }
+    EXPECT_NE(old_berthd, daemon_.pid());
+  }
 }
 
 }  // namespace

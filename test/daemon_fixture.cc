@@ -434,6 +434,16 @@ void DaemonTest::TearDown() {
     if (log.size() > 8000) log = "...\n" + log.substr(log.size() - 8000);
     std::cerr << "---- berthd log (" << daemon_.log_path() << ") ----\n" << log << "----\n";
   }
+  // Containers of the test's namespace get cgroups under /<namespace> (ctr's cgroupsPath);
+  // the runtime removes each container's, the parent is left to its owner, as containerd
+  // does. Remove the test's own (rmdir: only when empty, never anything a container uses).
+  if (!ns_.empty()) {
+    std::error_code ec;
+    for (const auto& hierarchy : std::filesystem::directory_iterator("/sys/fs/cgroup", ec)) {
+      ::rmdir((hierarchy.path() / ns_).c_str());
+    }
+    ::rmdir(("/sys/fs/cgroup/" + ns_).c_str());  // a cgroup v2 host
+  }
 }
 
 void DaemonTest::Restart() {

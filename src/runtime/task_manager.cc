@@ -425,6 +425,25 @@ absl::Status TaskManager::LoadExisting() {
         req.set_id(bundle.id);
         status = (*task)->Call<task_v2::ConnectResponse>("Connect", req, kConnectTimeout).status();
         if (status.ok()) {
+          // A live shim without its task: berthd died while the shim's create failed (the
+          // client that asked for it is gone, with its FIFOs) or while it deleted the task.
+          // Nobody else will ever shut it down: do it now, and remove the bundle.
+          task_v2::StateRequest state;
+          state.set_id(bundle.id);
+          absl::Status has_task =
+              (*task)->Call<task_v2::StateResponse>("State", state, kConnectTimeout).status();
+          if (absl::IsNotFound(has_task)) {
+            log::Info("shim has no task left; shutting it down",
+                      {{"id", bundle.id}, {"namespace", bundle.ns}});
+            task_v2::ShutdownRequest shutdown;
+            shutdown.set_id(bundle.id);
+            (void)(*task)->Call<google::protobuf::Empty>("Shutdown", shutdown, kShutdownTimeout);
+            Release(**task);
+            if (absl::Status s = bundle.Delete(); !s.ok()) {
+              log::Warn("failed to delete bundle", {{"id", bundle.id}, {"error", s.ToString()}});
+            }
+            return;
+          }
           if (auto fd = sys::Open(bundle.File("log"), O_RDWR | O_NONBLOCK | O_CLOEXEC); fd.ok()) {
             (*task)->log_ = *std::move(fd);
             OpenLog(**task);

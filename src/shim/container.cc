@@ -365,7 +365,10 @@ void Container::FinishDelete(const std::string& exec_id,
     }
     process->set_io(nullptr);
     if (!rootfs_.empty()) {
-      absl::Status um = sys::UnmountAll(rootfs_);
+      // Detached now, released when the shim exits (see Env::detached_mounts).
+      absl::Status um = env_.detached_mounts != nullptr
+                            ? sys::DetachAll(rootfs_, env_.detached_mounts)
+                            : sys::UnmountAll(rootfs_);
       if (!um.ok()) {
         log::Warn("failed to cleanup rootfs mount", {{"error", um.ToString()}});
         if (result.ok()) result = Annotate(um, "failed rootfs umount");

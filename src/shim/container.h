@@ -30,6 +30,7 @@
 #include "shim/reaper.h"
 #include "shim/runc.h"
 #include "sys/event_loop.h"
+#include "sys/unique_fd.h"
 
 namespace berth::shim {
 
@@ -46,6 +47,10 @@ class Container {
     std::function<void(Container*, Process*)> on_exit;
     // The kernel OOM-killed something in the container's memory cgroup.
     std::function<void(Container*)> on_oom;
+    // Where Delete puts the rootfs mounts it detaches (sys::DetachAll), for the owner to close
+    // after answering: the last reference to an overlay syncs its upper file system, which
+    // must not delay Delete. Null: Delete unmounts in place.
+    std::vector<sys::UniqueFd>* detached_mounts = nullptr;
   };
 
   // Mounts the rootfs, runs `runtime create`, and starts watching the init. The init is in the

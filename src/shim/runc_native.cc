@@ -82,11 +82,30 @@ absl::Status RemoveCgroups(std::vector<std::string> paths) {
   return Annotate(last, "failed to remove cgroups");
 }
 
+// Whether runc's config (state.json's "config") lists hooks of `kind` ("poststart", ...).
+// Anything unexpected counts as yes: the runtime will know what to do with it.
+bool HasHooks(const nlohmann::json& config, const char* kind) {
+  auto hooks = config.find("Hooks");
+  if (hooks == config.end() || hooks->is_null()) return false;
+  if (!hooks->is_object()) return true;
+  auto list = hooks->find(kind);
+  return list != hooks->end() && !list->is_null() && !(list->is_array() && list->empty());
+}
+
 }  // namespace
 
 absl::StatusOr<bool> Start(const std::string& state_dir, pid_t init_pid) {
   const std::string fifo = state_dir + "/exec.fifo";
-  if (!Exists(state_dir + "/state.json") || !IsFifo(fifo)) return false;
+  if (!IsFifo(fifo)) return false;
+  // runc 1.1 runs poststart hooks in `create`; a runc that ran them in `start` must get the
+  // call, so a state with such hooks (or that is not runc's) is left to the runtime.
+  auto text = sys::ReadFile(state_dir + "/state.json");
+  if (!text.ok()) return false;
+  nlohmann::json state = nlohmann::json::parse(*text, nullptr, false);
+  if (state.is_discarded() || !state.is_object() || !state.contains("config") ||
+      !state["config"].is_object() || HasHooks(state["config"], "poststart")) {
+    return false;
+  }
   // Non-blocking, so that an init that died before opening its end cannot hang the shim; the
   // open itself releases an init already waiting in its open for writing.
   auto fd = sys::Open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -142,12 +161,7 @@ bool ParseDeletableState(absl::string_view state_json, std::vector<std::string>*
     if (systemd != cgroups->end() && !(systemd->is_boolean() || systemd->is_null())) return false;
     if (systemd != cgroups->end() && systemd->is_boolean() && systemd->get<bool>()) return false;
   }
-  auto hooks = config->find("Hooks");
-  if (hooks != config->end() && !hooks->is_null()) {
-    if (!hooks->is_object()) return false;
-    auto poststop = hooks->find("poststop");
-    if (poststop != hooks->end() && !poststop->is_null() && !poststop->empty()) return false;
-  }
+  if (HasHooks(*config, "poststop")) return false;
   auto rdt = state.find("intel_rdt_path");
   if (rdt != state.end() && !(rdt->is_string() && rdt->get<std::string>().empty())) return false;
 

@@ -6,7 +6,9 @@
 // What runc 1.1 does, and so what these do:
 // - start: the created container's init is blocked opening `exec.fifo` for writing. Opening it
 //   for reading releases it; it writes "0" and execs the user's process. The fifo is then
-//   removed (runc reports "running" instead of "created" from then on).
+//   removed (runc reports "running" instead of "created" from then on). runc 1.1 runs poststart
+//   hooks in `create`; a state with poststart hooks still goes to `runc start`, in case a runc
+//   runs them there.
 // - delete of a stopped container: remove the cgroups recorded in state.json's `cgroup_paths`
 //   (children first, retried while the kernel still says busy), then the state directory.
 //

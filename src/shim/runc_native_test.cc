@@ -1,7 +1,10 @@
 #include "shim/runc_native.h"
 
+#include <fcntl.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <string>
@@ -95,6 +98,14 @@ TEST(RuncNativeTest, StateDirectoriesOfOtherRuntimesAreLeftToThem) {
   EXPECT_FALSE(*deleted);
   struct stat st;
   EXPECT_EQ(::stat((dir + "/exec.fifo").c_str(), &st), 0) << "a runtime's file was touched";
+  // runc's files, but poststart hooks: `runc start` runs (in case it runs them).
+  nlohmann::json hooked = RuncState();
+  hooked["config"]["Hooks"] = {{"poststart", {{{"path", "/bin/true"}}}}};
+  ASSERT_TRUE(sys::WriteFile(dir + "/state.json", hooked.dump(), 0600).ok());
+  started = Start(dir, ::getpid());
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_FALSE(*started);
+  EXPECT_EQ(::stat((dir + "/exec.fifo").c_str(), &st), 0);
   // A runc state whose container keeps its host pid namespace: left to runc, files intact.
   nlohmann::json state = RuncState();
   state["config"]["namespaces"].erase(0);
@@ -111,6 +122,45 @@ TEST(RuncNativeTest, StateDirectoriesOfOtherRuntimesAreLeftToThem) {
   ASSERT_TRUE(deleted.ok()) << deleted.status();
   EXPECT_TRUE(*deleted);
   EXPECT_NE(::stat(dir.c_str(), &st), 0);
+  (void)sys::RemoveAll(dir);
+}
+
+// A stand-in for runc's init after `runc create`: blocks opening exec.fifo for writing, writes
+// "0" once released, and exits (where runc's init would exec the user's process).
+pid_t FakeInit(const std::string& fifo, bool write) {
+  pid_t pid = ::fork();
+  if (pid == 0) {
+    if (!write) ::_exit(0);
+    int fd = ::open(fifo.c_str(), O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ::write(fd, "0", 1) != 1) ::_exit(1);
+    ::_exit(0);
+  }
+  return pid;
+}
+
+TEST(RuncNativeTest, StartReleasesTheInitThroughTheFifo) {
+  char templ[] = "/tmp/runc-native-XXXXXX";
+  ASSERT_NE(::mkdtemp(templ), nullptr);
+  std::string dir = templ;
+  std::string fifo = dir + "/exec.fifo";
+  ASSERT_TRUE(sys::WriteFile(dir + "/state.json", RuncState().dump(), 0600).ok());
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  pid_t init = FakeInit(fifo, /*write=*/true);
+  auto started = Start(dir, init);
+  ASSERT_TRUE(started.ok()) << started.status();
+  EXPECT_TRUE(*started);
+  int status = 0;
+  ASSERT_EQ(::waitpid(init, &status, 0), init);
+  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "the init wrote its byte";
+  struct stat st;
+  EXPECT_NE(::stat(fifo.c_str(), &st), 0) << "the fifo goes, as runc start removes it";
+
+  // An init that died before taking the fifo: runc's error, not a hang.
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  init = FakeInit(fifo, /*write=*/false);
+  started = Start(dir, init);  // the init is a zombie until reaped below
+  EXPECT_EQ(started.status().message(), "container process is already dead");
+  ASSERT_EQ(::waitpid(init, &status, 0), init);
   (void)sys::RemoveAll(dir);
 }
 

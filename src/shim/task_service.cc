@@ -129,6 +129,7 @@ void TaskService::Register(ttrpc::Server* server) {
         env.ns = config_.ns;
         env.address = config_.address;
         env.on_exit = [this](Container* c, Process* p) { OnExit(c, p); };
+        env.detached_mounts = &detached_mounts_;
         env.on_oom = [this](Container* c) {
           events::TaskOOM oom;
           oom.set_container_id(c->id());

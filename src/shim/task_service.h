@@ -55,6 +55,9 @@ class TaskService {
   Publisher* publisher_;
   Config config_;
   std::map<std::string, std::unique_ptr<Container>> containers_;
+  // Deleted tasks' rootfs file systems, detached and pinned until the service is destroyed
+  // (the shim is exiting; its answers are out), so that their final sync delays no call.
+  std::vector<sys::UniqueFd> detached_mounts_;
   bool shutting_down_ = false;
 };
 

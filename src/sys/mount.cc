@@ -1,6 +1,7 @@
 #include "sys/mount.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
 #include <sched.h>
@@ -303,6 +304,24 @@ absl::Status UnmountAll(const std::string& target, int flags) {
     // EINVAL: no longer a mount point (or, indistinguishably, bad flags), so we are done.
     if (err == EINVAL) return absl::OkStatus();
     if (err != 0) return ErrnoError(err, absl::StrCat("unmount ", target));
+  }
+}
+
+absl::Status DetachAll(const std::string& target, std::vector<UniqueFd>* holds) {
+  if (target.empty()) return absl::OkStatus();
+  for (;;) {
+    // The fd pins the top mount's file system; opening the target resolves to that mount.
+    UniqueFd hold(::open(target.c_str(), O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC));
+    if (!hold.valid()) {
+      if (errno == ENOENT) return absl::OkStatus();
+      return ErrnoError(errno, absl::StrCat("open ", target));
+    }
+    if (::umount2(target.c_str(), MNT_DETACH | UMOUNT_NOFOLLOW) != 0) {
+      // EINVAL: no longer a mount point, so we are done (the fd was on a plain directory).
+      if (errno == EINVAL) return absl::OkStatus();
+      return ErrnoError(errno, absl::StrCat("detach ", target));
+    }
+    holds->push_back(std::move(hold));
   }
 }
 

@@ -26,6 +26,7 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "sys/unique_fd.h"
 
 namespace berth::sys {
 
@@ -84,5 +85,12 @@ absl::Status Unmount(const std::string& target, int flags = 0);
 // Unmounts `target` until it is no longer a mount point, undoing a stack of mounts on it. An empty
 // or missing `target` is not an error.
 absl::Status UnmountAll(const std::string& target, int flags = 0);
+
+// Like UnmountAll, but each mount is detached (MNT_DETACH) while `holds` gets an O_PATH fd on
+// its root: the mounts leave the namespace at once (target is an ordinary directory again), and
+// the file systems are released when the caller closes those fds. Releasing is what costs: the
+// last reference to an overlayfs syncs its whole upper file system (milliseconds, far more when
+// other writers keep it busy). A caller can so answer first and release later.
+absl::Status DetachAll(const std::string& target, std::vector<UniqueFd>* holds);
 
 }  // namespace berth::sys

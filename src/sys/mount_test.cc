@@ -217,6 +217,35 @@ TEST_F(MountTest, UnmountAllUndoesAStack) {
   EXPECT_TRUE(UnmountAll("").ok());
 }
 
+TEST_F(MountTest, DetachAllLeavesTheNamespaceAtOnceAndReleasesOnClose) {
+  std::string l1 = MakeDir("l1"), upper = MakeDir("upper"), work = MakeDir("work");
+  std::string a = MakeDir("a");
+  ASSERT_TRUE(WriteFile(a + "/which", "a", 0644).ok());
+  std::string target = Target("target");
+  std::vector<Mount> mounts = {
+      {.type = "bind", .source = a, .options = {"rbind"}},
+      {.type = "overlay",
+       .source = "overlay",
+       .options = {absl::StrCat("workdir=", work), absl::StrCat("upperdir=", upper),
+                   absl::StrCat("lowerdir=", l1)}}};
+  ASSERT_TRUE(MountAll(mounts, target).ok());
+  ASSERT_TRUE(WriteFile(target + "/written", "x", 0644).ok());
+  std::vector<UniqueFd> holds;
+  ASSERT_TRUE(DetachAll(target, &holds).ok());
+  EXPECT_FALSE(IsMountPoint(target));
+  EXPECT_FALSE(std::filesystem::exists(target + "/which"));
+  EXPECT_EQ(rmdir(target.c_str()), 0) << "an ordinary empty directory again";
+  ASSERT_EQ(holds.size(), 2u) << "one per mount of the stack, top first";
+  // The detached file systems live on through the fds: the overlay still shows its file.
+  struct stat st;
+  EXPECT_EQ(fstatat(holds[0].get(), "written", &st, 0), 0);
+  EXPECT_EQ(fstatat(holds[1].get(), "which", &st, 0), 0);
+  holds.clear();
+  EXPECT_EQ(Slurp(upper + "/written"), "x");
+  EXPECT_TRUE(DetachAll(target, &holds).ok()) << "missing: nothing to do";
+  EXPECT_TRUE(holds.empty());
+}
+
 TEST_F(MountTest, UnsupportedKindsAreUnimplemented) {
   std::string target = Target("target");
   EXPECT_EQ(MountAt({.type = "fuse.sshfs", .source = "x", .options = {}}, target).code(),
