@@ -327,7 +327,6 @@ TEST_F(CtrCrunTest, BerthdKilledMidCreateStartOrDeleteLeavesNothingBehind) {
     ASSERT_TRUE(client.ok()) << client.status();
     ASSERT_TRUE(WaitFor([&] { return ::access(mark.c_str(), F_OK) == 0; }, absl::Seconds(20)))
         << "the runtime never reached " << c.command;
-    const pid_t old_berthd = daemon_.pid();
     ASSERT_TRUE(daemon_.Kill(SIGKILL));
     (void)(*client)->Wait(absl::Seconds(10));  // it loses its daemon
     ASSERT_NO_FATAL_FAILURE(Restart());
@@ -352,7 +351,6 @@ TEST_F(CtrCrunTest, BerthdKilledMidCreateStartOrDeleteLeavesNothingBehind) {
       const std::string cgroup = absl::StrCat("/sys/fs/cgroup/", controller, "/", ns_, "/", id);
       EXPECT_NE(::access(cgroup.c_str(), F_OK), 0) << cgroup;
     }
-    EXPECT_NE(old_berthd, daemon_.pid());
   }
 }
 

@@ -1,6 +1,5 @@
 #include "shim/runc_native.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/stat.h>
@@ -22,13 +21,8 @@ namespace berth::shim::runc_native {
 namespace {
 
 bool IsFifo(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0 && S_ISFIFO(st.st_mode);
-}
-
-bool Exists(const std::string& path) {
-  struct stat st;
-  return ::lstat(path.c_str(), &st) == 0;
+  auto st = sys::Stat(path);
+  return st.ok() && S_ISFIFO(st->st_mode);
 }
 
 // Whether `pid` is gone or a zombie: a process that can no longer open the fifo.
@@ -44,18 +38,14 @@ bool Dead(pid_t pid) {
 // runc's cgroups.RemovePath: rmdir, and if that fails, the child cgroups first.
 absl::Status RemoveCgroup(const std::string& path) {
   if (::rmdir(path.c_str()) == 0 || errno == ENOENT) return absl::OkStatus();
-  DIR* dir = ::opendir(path.c_str());
-  if (dir == nullptr) {
-    if (errno == ENOENT) return absl::OkStatus();
-    return ErrnoError(errno, absl::StrCat("open ", path));
+  auto names = sys::ListDir(path);
+  if (!names.ok()) return absl::IsNotFound(names.status()) ? absl::OkStatus() : names.status();
+  for (const std::string& name : *names) {
+    const std::string child = path + "/" + name;
+    if (auto st = sys::Stat(child); st.ok() && S_ISDIR(st->st_mode)) {
+      RETURN_IF_ERROR(RemoveCgroup(child));
+    }
   }
-  std::vector<std::string> children;
-  while (struct dirent* e = ::readdir(dir)) {
-    std::string name = e->d_name;
-    if (e->d_type == DT_DIR && name != "." && name != "..") children.push_back(std::move(name));
-  }
-  ::closedir(dir);
-  for (const std::string& child : children) RETURN_IF_ERROR(RemoveCgroup(path + "/" + child));
   if (::rmdir(path.c_str()) == 0 || errno == ENOENT) return absl::OkStatus();
   return ErrnoError(errno, absl::StrCat("rmdir ", path));
 }
@@ -74,7 +64,7 @@ absl::Status RemoveCgroups(std::vector<std::string> paths) {
     for (const std::string& path : paths) {
       absl::Status st = RemoveCgroup(path);
       if (!st.ok()) last = st;
-      if (Exists(path)) left.push_back(path);
+      if (sys::Stat(path).ok()) left.push_back(path);
     }
     paths = std::move(left);
   }
