@@ -1,7 +1,11 @@
 #include "cli/args.h"
 
+#include <optional>
+#include <string>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "base/duration.h"
 
 namespace berth::cli {
 
@@ -21,14 +25,12 @@ absl::StatusOr<client::Labels> ParseLabelArgs(const std::vector<std::string>& ar
 
 absl::StatusOr<absl::Duration> ParseDuration(std::string_view text) {
   const std::string str(text);
-  absl::Duration d;
-  // absl::ParseDuration follows Go's time.ParseDuration, plus "inf"; Go also takes "µs".
-  if (str.empty() || !absl::ParseDuration(str, &d) || d < absl::ZeroDuration() ||
-      d == absl::InfiniteDuration()) {
+  std::optional<absl::Duration> d = ParseGoDuration(str);
+  if (!d || *d < absl::ZeroDuration()) {
     return absl::InvalidArgumentError(absl::StrCat(
         "invalid duration \"", str, "\" (want e.g. 10s, 1m30s, 24h): invalid argument"));
   }
-  return d;
+  return *d;
 }
 
 std::string FormatLabels(const client::Labels& labels, std::string_view empty) {

@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "base/duration.h"
 #include "base/status.h"
 
 // toml++ reports errors by exception unless told otherwise; we want its parse_result. Debian's
@@ -87,19 +88,6 @@ absl::Status ReadNumber(const toml::table& t, const char* key, absl::string_view
     return ErrInvalidArgument(absl::StrCat(source, ": ", name, " must be a number"));
   }
   return absl::OkStatus();
-}
-
-// Go's time.ParseDuration syntax, which containerd's config uses: "0", or signed decimal numbers
-// with units ns, us (µs), ms, s, m, h ("1.5s", "1m30s"). absl::ParseDuration takes the same
-// syntax except that it also takes "inf" (Go does not) and lacks the "µs" spelling.
-std::optional<absl::Duration> ParseGoDuration(std::string text) {
-  for (const char* micro : {"\xC2\xB5s", "\xCE\xBCs"}) {  // U+00B5 and U+03BC, as Go accepts
-    for (size_t at; (at = text.find(micro)) != std::string::npos;) text.replace(at, 3, "us");
-  }
-  if (absl::StrContains(text, "inf")) return std::nullopt;
-  absl::Duration d;
-  if (!absl::ParseDuration(text, &d)) return std::nullopt;
-  return d;
 }
 
 // Go's Duration.String for what berthd prints: "0s", "100ms", "1.5s".
