@@ -18,6 +18,7 @@
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "base/status.h"
+#include "sys/process.h"
 #include "sys/unique_fd.h"
 
 extern char** environ;
@@ -198,18 +199,26 @@ absl::StatusOr<RunResult> RunAndWait(SpawnOptions options, absl::Duration timeou
     }
   }
   // The output may end before the process does (or was not captured): wait for the exit with
-  // the same deadline, polling (the shim's SIGCHLD is blocked and consumed by its signalfd).
+  // the same deadline. The shim's SIGCHLD is blocked and consumed by its signalfd, so the exit is
+  // seen through a pidfd; on kernels without one, waitpid is polled with a growing nap.
   int status = 0;
+  auto pidfd = sys::PidfdOpen(pid);
   absl::Duration nap = absl::Milliseconds(1);
   while (!timed_out) {
     pid_t got = ::waitpid(pid, &status, WNOHANG);
     if (got == pid) break;
     if (got < 0 && errno != EINTR) return ErrnoError(errno, absl::StrCat("waitpid ", pid));
-    if (absl::Now() >= deadline) {
+    absl::Duration left = deadline - absl::Now();
+    if (left <= absl::ZeroDuration()) {
       timed_out = true;
       break;
     }
-    absl::SleepFor(nap);
+    if (pidfd.ok()) {
+      pollfd exited = {pidfd->get(), POLLIN, 0};
+      ::poll(&exited, 1, static_cast<int>(absl::ToInt64Milliseconds(left)) + 1);
+      continue;
+    }
+    absl::SleepFor(std::min(nap, left));
     nap = std::min(nap * 2, absl::Milliseconds(20));
   }
   if (timed_out) {

@@ -4,6 +4,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -156,6 +157,12 @@ absl::StatusOr<RunResult> RunProcess(const std::vector<std::string>& argv,
     result.exit_code = 128 + WTERMSIG(status);
   }
   return result;
+}
+
+absl::StatusOr<UniqueFd> PidfdOpen(pid_t pid) {
+  int fd = static_cast<int>(::syscall(SYS_pidfd_open, pid, 0));
+  if (fd < 0) return ErrnoError(errno, absl::StrCat("pidfd_open ", pid));
+  return UniqueFd(fd);
 }
 
 }  // namespace berth::sys

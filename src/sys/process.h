@@ -15,6 +15,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "sys/unique_fd.h"
 
 namespace berth::sys {
 
@@ -36,5 +37,10 @@ struct RunResult {
 // (the child is killed and reaped). A non-zero exit is not an error: see exit_code.
 absl::StatusOr<RunResult> RunProcess(const std::vector<std::string>& argv,
                                      const RunOptions& options = {});
+
+// A pidfd for a child (pidfd_open, Linux 5.3): it polls readable once the process has exited, so
+// a caller can wait for an exit in poll/epoll with a deadline and no signal handling. The caller
+// still reaps the child. ENOSYS on older kernels: callers fall back to polling waitpid.
+absl::StatusOr<UniqueFd> PidfdOpen(pid_t pid);
 
 }  // namespace berth::sys

@@ -1,6 +1,10 @@
 #include "sys/process.h"
 
 #include <gtest/gtest.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 namespace berth::sys {
 namespace {
@@ -41,6 +45,38 @@ TEST(RunProcessTest, TimeoutKillsTheChild) {
   o.timeout = absl::Milliseconds(200);
   auto r = RunProcess({"/bin/sleep", "30"}, o);
   EXPECT_TRUE(absl::IsDeadlineExceeded(r.status())) << r.status();
+}
+
+TEST(PidfdOpenTest, ReadableOnlyOnceTheChildHasExited) {
+  int gate[2];
+  ASSERT_EQ(::pipe(gate), 0);
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {  // waits for the parent's byte, then exits 7
+    ::close(gate[1]);
+    char c;
+    (void)!::read(gate[0], &c, 1);
+    ::_exit(7);
+  }
+  ::close(gate[0]);
+  auto pidfd = PidfdOpen(pid);
+  ASSERT_TRUE(pidfd.ok()) << pidfd.status();
+  pollfd p = {pidfd->get(), POLLIN, 0};
+  EXPECT_EQ(::poll(&p, 1, 50), 0) << "readable while the child still runs";
+  ASSERT_EQ(::write(gate[1], "x", 1), 1);
+  ::close(gate[1]);
+  EXPECT_EQ(::poll(&p, 1, 10000), 1);
+  int status = 0;
+  ASSERT_EQ(::waitpid(pid, &status, WNOHANG), pid) << "pidfd readable before the exit";
+  EXPECT_EQ(WEXITSTATUS(status), 7);
+}
+
+TEST(PidfdOpenTest, NoSuchProcessIsAnError) {
+  pid_t pid = ::fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) ::_exit(0);
+  ASSERT_EQ(::waitpid(pid, nullptr, 0), pid);  // reaped: the pid no longer names a process
+  EXPECT_FALSE(PidfdOpen(pid).ok());
 }
 
 }  // namespace
