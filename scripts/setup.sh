@@ -9,6 +9,8 @@ packages=(
   cmake ninja-build ccache g++ clang pkg-config
   protobuf-compiler protobuf-compiler-grpc libprotobuf-dev libgrpc++-dev libabsl-dev
   libsqlite3-dev libssl-dev nlohmann-json3-dev libtomlplusplus-dev libcli11-dev libarchive-dev
+  # static codecs libarchive.a needs, and lld for berthd's ordered link (src/daemon/CMakeLists.txt)
+  liblzma-dev libbz2-dev zlib1g-dev libzstd-dev lld
   libgtest-dev libgmock-dev
   # containerd's API definitions, read at build time
   golang-github-containerd-containerd-dev golang-github-gogo-protobuf-dev
