@@ -260,6 +260,56 @@ TEST_F(BerthdProcessTest, DefaultConfigParsesBack) {
   EXPECT_TRUE(other.Stop());
 }
 
+// A user switching from containerd keeps their config.toml: what the real `containerd config
+// default` writes (cri table and all) starts berthd, with a warning for each setting berthd does
+// not use; containerd's required_plugins is honoured.
+TEST_F(BerthdProcessTest, ContainerdsOwnConfigFileStartsBerthd) {
+  CommandResult def = RunCommand({"/usr/bin/containerd", "config", "default"});
+  ASSERT_EQ(def.exit_code, 0) << def.Describe();
+  ASSERT_TRUE(absl::StrContains(def.out, "[plugins.\"io.containerd.grpc.v1.cri\"]")) << def.out;
+
+  Berthd other;
+  const std::string sock = other.dir() + "/ctrd.sock";
+  std::string text = absl::StrReplaceAll(
+      def.out, {{"/run/containerd/containerd.sock", sock},
+                {"/var/lib/containerd", other.dir() + "/ctrdroot"},
+                {"/run/containerd", other.dir() + "/ctrdstate"},
+                {"disabled_plugins = []", "disabled_plugins = [\"cri\"]"},
+                {"required_plugins = []",
+                 "required_plugins = [\"io.containerd.grpc.v1.tasks\"]"}});
+  ASSERT_FALSE(absl::StrContains(text, "/run/containerd")) << text;
+  ASSERT_FALSE(absl::StrContains(text, "/var/lib/containerd")) << text;
+  const std::string cfg = other.dir() + "/config.toml";
+  WriteFileOrDie(cfg, text);
+
+  other.set_socket_override(sock);
+  ASSERT_TRUE(other.Start({"--config", cfg}, /*default_paths=*/false)) << "config:\n" << text;
+  auto c = other.NewClient("cfg");
+  EXPECT_TRUE(client::CreateContainer(*c, MakeContainer("x")).ok());
+  struct stat st;
+  EXPECT_EQ(stat((other.dir() + "/ctrdroot/metadata.db").c_str(), &st), 0)
+      << "root from containerd's config file not used";
+  const std::string log = other.Log();
+  EXPECT_TRUE(absl::StrContains(log, "configuration key ignored")) << log;
+  EXPECT_TRUE(absl::StrContains(log, "io.containerd.grpc.v1.cri")) << log;
+  EXPECT_TRUE(absl::StrContains(log, "disabled_plugins")) << log;
+  c.reset();
+  EXPECT_TRUE(other.Stop());
+
+  // A required plugin berthd does not have stops the start, naming it; nothing is served.
+  Berthd third;
+  const std::string cfg3 = third.dir() + "/config.toml";
+  WriteFileOrDie(cfg3, absl::StrCat("version = 2\nroot = \"", third.dir(), "/r\"\nstate = \"",
+                                    third.dir(), "/s\"\nrequired_plugins = [\"io.containerd.grpc.v1.cri\"]\n",
+                                    "[grpc]\n  address = \"", third.dir(), "/r.sock\"\n"));
+  CommandResult r = RunCommand({kBerthdPath, "--config", cfg3}, absl::Seconds(15));
+  EXPECT_FALSE(r.timed_out) << r.Describe();
+  EXPECT_NE(r.exit_code, 0) << r.Describe();
+  EXPECT_TRUE(absl::StrContains(r.err, "required plugin io.containerd.grpc.v1.cri not included"))
+      << r.Describe();
+  EXPECT_NE(stat((third.dir() + "/r.sock").c_str(), &st), 0) << "a socket was served";
+}
+
 TEST_F(BerthdProcessTest, SigtermWithOpenSubscribeStreamExitsZeroPromptly) {
   EventStream stream(*client_, {});
   ASSERT_TRUE(stream.WaitLive(absl::Seconds(5)));

@@ -28,24 +28,50 @@ std::string PluginKey(absl::string_view plugin, absl::string_view key) {
   return absl::StrCat("plugins.\"", plugin, "\"", key.empty() ? "" : ".", key);
 }
 
+// A value that says nothing: "", 0, false, [], or a table of such values. `containerd config
+// default` writes dozens of these; an ignored key with one is not worth a warning.
+bool IsEmptyValue(const toml::node& node) {
+  if (const toml::table* t = node.as_table()) {
+    for (const auto& [key, value] : *t) {
+      if (!IsEmptyValue(value)) return false;
+    }
+    return true;
+  }
+  if (const toml::array* a = node.as_array()) return a->empty();
+  if (node.is_string()) return node.value<std::string>()->empty();
+  if (node.is_integer()) return *node.value<int64_t>() == 0;
+  if (node.is_boolean()) return !*node.value<bool>();
+  return false;
+}
+
 // toml++ speaks std::string_view, which Debian's abseil does not take: names cross as std::string.
-// `name(key)` is how an unknown key is shown.
-absl::Status UnknownKeys(const toml::table& table, const std::set<std::string>& known,
-                         const std::function<std::string(const std::string&)>& name,
-                         absl::string_view source) {
+// Each key of `table` must be in `used` (berthd reads it) or in `containerd_only` (containerd 1.6
+// has it, berthd does not use it: noted in `ignored`); any other is an error. `name(key)` is how a
+// key is shown.
+absl::Status CheckKeys(const toml::table& table, const std::set<std::string>& used,
+                       const std::set<std::string>& containerd_only,
+                       const std::function<std::string(const std::string&)>& name,
+                       absl::string_view source, std::vector<Config::Ignored>* ignored) {
   for (const auto& [key, value] : table) {
     std::string k(key.str());
-    if (!known.contains(k)) {
-      return ErrInvalidArgument(absl::StrCat(source, ": unknown configuration key ", name(k)));
+    if (used.contains(k)) continue;
+    if (containerd_only.contains(k)) {
+      if (!IsEmptyValue(value)) {
+        ignored->push_back({name(k), "a containerd setting berthd does not use"});
+      }
+      continue;
     }
+    return ErrInvalidArgument(absl::StrCat(source, ": unknown configuration key ", name(k)));
   }
   return absl::OkStatus();
 }
-absl::Status UnknownKeys(const toml::table& table, absl::string_view prefix,
-                         const std::set<std::string>& known, absl::string_view source) {
-  return UnknownKeys(
-      table, known, [prefix](const std::string& k) { return Quoted(absl::StrCat(prefix, k)); },
-      source);
+absl::Status CheckKeys(const toml::table& table, absl::string_view prefix,
+                       const std::set<std::string>& used,
+                       const std::set<std::string>& containerd_only, absl::string_view source,
+                       std::vector<Config::Ignored>* ignored) {
+  return CheckKeys(
+      table, used, containerd_only,
+      [prefix](const std::string& k) { return Quoted(absl::StrCat(prefix, k)); }, source, ignored);
 }
 
 absl::Status ReadString(const toml::table& t, const char* key, absl::string_view name,
@@ -135,12 +161,12 @@ absl::StatusOr<const toml::table*> Section(const toml::table& t, const char* key
 }
 
 absl::Status ReadGcScheduler(const toml::table& t, Config::GcScheduler* gc,
-                             absl::string_view source) {
+                             absl::string_view source, std::vector<Config::Ignored>* ignored) {
   auto name = [](absl::string_view key) { return PluginKey(kGcSchedulerPlugin, key); };
-  RETURN_IF_ERROR(UnknownKeys(t,
-                              {"pause_threshold", "deletion_threshold", "mutation_threshold",
-                               "schedule_delay", "startup_delay"},
-                              name, source));
+  RETURN_IF_ERROR(CheckKeys(t,
+                            {"pause_threshold", "deletion_threshold", "mutation_threshold",
+                             "schedule_delay", "startup_delay"},
+                            {}, name, source, ignored));
   RETURN_IF_ERROR(
       ReadNumber(t, "pause_threshold", name("pause_threshold"), &gc->pause_threshold, source));
   RETURN_IF_ERROR(ReadInt(t, "deletion_threshold", name("deletion_threshold"),
@@ -154,14 +180,35 @@ absl::Status ReadGcScheduler(const toml::table& t, Config::GcScheduler* gc,
   return ReadDuration(t, "startup_delay", name("startup_delay"), &gc->startup_delay, source);
 }
 
-// [plugins."<id>"] tables: only the gc scheduler's is known; any other is an unknown key.
+// [plugins."<id>"] tables: berthd reads the gc scheduler's. containerd skips the table of a plugin
+// it does not have (cri, btrfs, ...), and so does berthd, noting it.
 absl::Status ReadPlugins(const toml::table& plugins, Config* c, absl::string_view source) {
-  RETURN_IF_ERROR(UnknownKeys(
-      plugins, {kGcSchedulerPlugin}, [](const std::string& id) { return PluginKey(id, ""); },
-      source));
+  for (const auto& [key, value] : plugins) {
+    std::string id(key.str());
+    if (id == kGcSchedulerPlugin || IsEmptyValue(value)) continue;
+    c->ignored.push_back({PluginKey(id, ""), "berthd has no such plugin, or no settings for it"});
+  }
   ASSIGN_OR_RETURN(const toml::table* gc,
                    Section(plugins, kGcSchedulerPlugin, PluginKey(kGcSchedulerPlugin, ""), source));
-  if (gc != nullptr) RETURN_IF_ERROR(ReadGcScheduler(*gc, &c->gc_scheduler, source));
+  if (gc != nullptr) RETURN_IF_ERROR(ReadGcScheduler(*gc, &c->gc_scheduler, source, &c->ignored));
+  return absl::OkStatus();
+}
+
+// An array of strings (containerd's `required_plugins`).
+absl::Status ReadStrings(const toml::table& t, const char* key, absl::string_view name,
+                         std::vector<std::string>* out, absl::string_view source) {
+  const toml::node* node = t.get(key);
+  if (node == nullptr) return absl::OkStatus();
+  const toml::array* array = node->as_array();
+  if (array == nullptr) {
+    return ErrInvalidArgument(absl::StrCat(source, ": ", name, " must be an array of strings"));
+  }
+  for (const toml::node& item : *array) {
+    if (!item.is_string()) {
+      return ErrInvalidArgument(absl::StrCat(source, ": ", name, " must be an array of strings"));
+    }
+    out->push_back(*item.value<std::string>());
+  }
   return absl::OkStatus();
 }
 
@@ -178,9 +225,16 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view sou
   }
   const toml::table& root = parsed.table();
   Config c;
-  RETURN_IF_ERROR(UnknownKeys(
-      root, "", {"version", "root", "state", "grpc", "debug", "metadata", "runtime", "plugins"},
-      source));
+  // containerd 1.6's top-level keys (services/server/config/config.go) that berthd does not use.
+  RETURN_IF_ERROR(CheckKeys(
+      root, "",
+      {"version", "root", "state", "grpc", "debug", "metadata", "runtime", "plugins",
+       "required_plugins"},
+      {"temp", "plugin_dir", "ttrpc", "metrics", "disabled_plugins", "oom_score", "cgroup",
+       "proxy_plugins", "timeouts", "imports", "stream_processors"},
+      source, &c.ignored));
+  RETURN_IF_ERROR(ReadStrings(root, "required_plugins", Quoted("required_plugins"),
+                              &c.required_plugins, source));
   if (const toml::node* v = root.get("version")) {
     if (!v->is_integer() || *v->value<int64_t>() != 2) {
       return ErrInvalidArgument(absl::StrCat(source, ": \"version\" must be 2"));
@@ -191,25 +245,31 @@ absl::StatusOr<Config> ParseConfig(absl::string_view text, absl::string_view sou
 
   ASSIGN_OR_RETURN(const toml::table* grpc, Section(root, "grpc", source));
   if (grpc != nullptr) {
-    RETURN_IF_ERROR(UnknownKeys(*grpc, "grpc.", {"address", "uid", "gid"}, source));
+    RETURN_IF_ERROR(CheckKeys(*grpc, "grpc.", {"address", "uid", "gid"},
+                              {"tcp_address", "tcp_tls_ca", "tcp_tls_cert", "tcp_tls_key",
+                               "max_recv_message_size", "max_send_message_size"},
+                              source, &c.ignored));
     RETURN_IF_ERROR(ReadString(*grpc, "address", Quoted("grpc.address"), &c.grpc.address, source));
     RETURN_IF_ERROR(ReadInt(*grpc, "uid", Quoted("grpc.uid"), &c.grpc.uid, source));
     RETURN_IF_ERROR(ReadInt(*grpc, "gid", Quoted("grpc.gid"), &c.grpc.gid, source));
   }
   ASSIGN_OR_RETURN(const toml::table* debug, Section(root, "debug", source));
   if (debug != nullptr) {
-    RETURN_IF_ERROR(UnknownKeys(*debug, "debug.", {"level"}, source));
-    RETURN_IF_ERROR(ReadString(*debug, "level", Quoted("debug.level"), &c.debug.level, source));
+    RETURN_IF_ERROR(CheckKeys(*debug, "debug.", {"level"}, {"address", "uid", "gid", "format"},
+                              source, &c.ignored));
+    std::string level;
+    RETURN_IF_ERROR(ReadString(*debug, "level", Quoted("debug.level"), &level, source));
+    if (!level.empty()) c.debug.level = level;  // "" is containerd's "the default"
   }
   ASSIGN_OR_RETURN(const toml::table* metadata, Section(root, "metadata", source));
   if (metadata != nullptr) {
-    RETURN_IF_ERROR(UnknownKeys(*metadata, "metadata.", {"sync"}, source));
+    RETURN_IF_ERROR(CheckKeys(*metadata, "metadata.", {"sync"}, {}, source, &c.ignored));
     RETURN_IF_ERROR(
         ReadString(*metadata, "sync", Quoted("metadata.sync"), &c.metadata.sync, source));
   }
   ASSIGN_OR_RETURN(const toml::table* runtime, Section(root, "runtime", source));
   if (runtime != nullptr) {
-    RETURN_IF_ERROR(UnknownKeys(*runtime, "runtime.", {"runc_shim"}, source));
+    RETURN_IF_ERROR(CheckKeys(*runtime, "runtime.", {"runc_shim"}, {}, source, &c.ignored));
     RETURN_IF_ERROR(ReadString(*runtime, "runc_shim", Quoted("runtime.runc_shim"),
                                &c.runtime.runc_shim, source));
   }

@@ -1,13 +1,17 @@
 // berthd's configuration: TOML at /etc/berth/config.toml (or --config), overridden by flags.
-// Unknown keys are an error naming the key, so a typo never silently falls back to a default.
 //
-// Besides berthd's own sections it reads one of containerd 1.6's plugin tables, with containerd's
-// key names and value types: [plugins."io.containerd.gc.v1.scheduler"]. Other plugin tables are
-// unknown keys (berthd has no configuration for them).
+// A containerd 1.6 config.toml loads: besides berthd's own sections it reads one of containerd's
+// plugin tables, with containerd's key names and value types ([plugins."io.containerd.gc.v1.scheduler"]),
+// and `required_plugins`. Keys containerd has and berthd does not use (`oom_score`, `[ttrpc]`,
+// `disabled_plugins`, grpc.tcp_address, the tables of plugins berthd does not have such as cri,
+// ...) are listed in Config::ignored, which berthd logs as warnings at start. A key neither
+// containerd nor berthd knows is an error naming it, so a typo never silently falls back to a
+// default.
 #pragma once
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
@@ -48,6 +52,15 @@ struct Config {
     // collection this long after the scheduler starts ("0s": none until something triggers one).
     std::optional<absl::Duration> startup_delay;  // >= 0
   } gc_scheduler;
+  // containerd's `required_plugins` ("type.id"): berthd refuses to start unless it has each one.
+  std::vector<std::string> required_plugins;
+  // Keys read from the file that berthd does not use, named as in messages
+  // (`"oom_score"`, `plugins."io.containerd.grpc.v1.cri"`), with why, for warnings.
+  struct Ignored {
+    std::string key;
+    std::string why;
+  };
+  std::vector<Ignored> ignored;
 };
 
 // The plugin id of the garbage collection scheduler's table under [plugins].
@@ -55,8 +68,8 @@ inline constexpr char kGcSchedulerPlugin[] = "io.containerd.gc.v1.scheduler";
 
 inline constexpr char kDefaultConfigPath[] = "/etc/berth/config.toml";
 
-// Parses TOML text. InvalidArgument naming the key for unknown keys, wrong types, integers out of
-// range and durations that Go's time.ParseDuration would not take.
+// Parses TOML text. InvalidArgument naming the key for keys neither containerd nor berthd knows,
+// wrong types, integers out of range and durations that Go's time.ParseDuration would not take.
 absl::StatusOr<Config> ParseConfig(absl::string_view toml, absl::string_view source_name);
 // Reads and parses `path`. A missing file is NotFound.
 absl::StatusOr<Config> LoadConfig(const std::string& path);

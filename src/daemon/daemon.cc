@@ -7,9 +7,12 @@
 #include <cerrno>
 #include <chrono>
 #include <filesystem>
+#include <set>
 
+#include "absl/algorithm/container.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "base/filters.h"
 #include "base/log.h"
 #include "base/status.h"
@@ -62,12 +65,28 @@ absl::Status Daemon::Init() {
                                                                    : sqlite::Sync::kNormal));
   reaper_ = std::make_unique<metadata::LeaseReaper>(&store_->leases());
 
-  for (const Builtin& b : Builtins()) {
+  // containerd's required_plugins ("type.id"): one that berthd does not have, or that fails to
+  // load, stops the start-up. The missing ones are found before any plugin starts.
+  const std::vector<Builtin> builtins = Builtins();
+  std::set<std::string> required(config_.required_plugins.begin(),
+                                 config_.required_plugins.end());
+  for (const Builtin& b : builtins) required.erase(absl::StrCat(b.type, ".", b.id));
+  if (!required.empty()) {
+    return ErrFailedPrecondition(absl::StrCat("required plugin ", absl::StrJoin(required, ", "),
+                                              " not included (berthd does not have it)"));
+  }
+  for (const Builtin& b : builtins) {
+    const std::string uri = absl::StrCat(b.type, ".", b.id);
+    const bool is_required = absl::c_linear_search(config_.required_plugins, uri);
     Plugin& p = plugins_.emplace_back();
     p.set_type(std::string(b.type));
     p.set_id(std::string(b.id));
     for (absl::string_view r : b.requires_) p.add_requires_(std::string(r));
     absl::Status status = b.init(*this);
+    if (!status.ok() && is_required) {
+      return ErrFailedPrecondition(
+          absl::StrCat("load required plugin ", uri, ": ", status.message()));
+    }
     if (!status.ok()) {
       log::Warn("failed to load plugin", {{"type", b.type}, {"id", b.id},
                                           {"error", status.ToString()}});

@@ -65,6 +65,9 @@ int main(int argc, char** argv) {
   if (!log_level.empty()) config.debug.level = log_level;
   if (absl::Status s = berth::daemon::Validate(config); !s.ok()) return Fail(s);
   berth::log::SetLevel(*berth::log::ParseLevel(config.debug.level));
+  for (const Config::Ignored& ignored : config.ignored) {
+    berth::log::Warn("configuration key ignored", {{"key", ignored.key}, {"why", ignored.why}});
+  }
 
   // Few malloc arenas: gRPC runs handlers on many threads, and per-thread arenas would multiply
   // the idle footprint for no gain at this daemon's allocation rates.
