@@ -209,13 +209,7 @@ absl::StatusOr<std::pair<std::shared_ptr<Task>, uint32_t>> TaskManager::Create(
     task_v2::DeleteRequest del;
     del.set_id(id);
     (void)task->Call<task_v2::DeleteResponse>("Delete", del, kShutdownTimeout);
-    task_v2::ShutdownRequest shutdown;
-    shutdown.set_id(id);
-    (void)task->Call<google::protobuf::Empty>("Shutdown", shutdown, kShutdownTimeout);
-    Release(*task);
-    if (absl::Status s = bundle->Delete(); !s.ok()) {
-      log::Warn("failed to delete bundle", {{"id", id}, {"error", s.ToString()}});
-    }
+    ShutdownAndRemove(*task);
     unreserve();
     return Annotate(created.status(), "failed to create shim task");
   }
@@ -303,14 +297,18 @@ absl::StatusOr<task_v2::DeleteResponse> TaskManager::Delete(const std::string& n
     auto it = tasks_.find(Key(ns, id));
     if (it != tasks_.end() && it->second == task) tasks_.erase(it);
   }
-  task_v2::ShutdownRequest shutdown;
-  shutdown.set_id(id);
-  (void)task->Call<google::protobuf::Empty>("Shutdown", shutdown, kShutdownTimeout);
-  Release(*task);
-  if (absl::Status s = task->bundle().Delete(); !s.ok()) {
-    log::Warn("failed to delete bundle", {{"id", id}, {"error", s.ToString()}});
-  }
+  ShutdownAndRemove(*task);
   return resp;
+}
+
+void TaskManager::ShutdownAndRemove(Task& task) {
+  task_v2::ShutdownRequest shutdown;
+  shutdown.set_id(task.id());
+  (void)task.Call<google::protobuf::Empty>("Shutdown", shutdown, kShutdownTimeout);
+  Release(task);
+  if (absl::Status s = task.bundle().Delete(); !s.ok()) {
+    log::Warn("failed to delete bundle", {{"id", task.id()}, {"error", s.ToString()}});
+  }
 }
 
 void TaskManager::OnShimClosed(const std::shared_ptr<Task>& task) {
@@ -435,13 +433,7 @@ absl::Status TaskManager::LoadExisting() {
           if (absl::IsNotFound(has_task)) {
             log::Info("shim has no task left; shutting it down",
                       {{"id", bundle.id}, {"namespace", bundle.ns}});
-            task_v2::ShutdownRequest shutdown;
-            shutdown.set_id(bundle.id);
-            (void)(*task)->Call<google::protobuf::Empty>("Shutdown", shutdown, kShutdownTimeout);
-            Release(**task);
-            if (absl::Status s = bundle.Delete(); !s.ok()) {
-              log::Warn("failed to delete bundle", {{"id", bundle.id}, {"error", s.ToString()}});
-            }
+            ShutdownAndRemove(**task);
             return;
           }
           if (auto fd = sys::Open(bundle.File("log"), O_RDWR | O_NONBLOCK | O_CLOEXEC); fd.ok()) {

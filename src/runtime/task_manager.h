@@ -146,6 +146,9 @@ class TaskManager {
   void OpenLog(Task& task);
   // Closes the connection and the log of a task that left the table.
   void Release(Task& task);
+  // The end of a task whose shim is alive: asks the shim to shut down, releases the task and
+  // removes its bundle (a failure to remove is logged).
+  void ShutdownAndRemove(Task& task);
   // Called on the loop thread when a shim's connection closes.
   void OnShimClosed(const std::shared_ptr<Task>& task);
   // The dead-shim cleanup (worker thread): `delete` action, events, bundle removal.

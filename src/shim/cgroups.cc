@@ -535,12 +535,22 @@ absl::StatusOr<v2::Metrics> ReadV2Metrics(const std::string& dir) {
   return m;
 }
 
-absl::StatusOr<google::protobuf::Any> CgroupMetrics(int pid) {
+absl::StatusOr<ProcCgroup> ReadProcessCgroup(int pid) {
   ASSIGN_OR_RETURN(std::string proc_cgroup, ReadProcCgroup(pid));
-  ASSIGN_OR_RETURN(ProcCgroup cgroup, ParseProcCgroup(proc_cgroup));
+  return ParseProcCgroup(proc_cgroup);
+}
+
+absl::StatusOr<google::protobuf::Any> CgroupMetrics(int pid) {
+  ASSIGN_OR_RETURN(ProcCgroup cgroup, ReadProcessCgroup(pid));
+  absl::StatusOr<google::protobuf::Any> metrics = CgroupMetrics(cgroup);
+  if (!metrics.ok()) return Annotate(metrics.status(), absl::StrCat("metrics of process ", pid));
+  return metrics;
+}
+
+absl::StatusOr<google::protobuf::Any> CgroupMetrics(const ProcCgroup& cgroup) {
   google::protobuf::Any any;
   if (DetectCgroupMode() == CgroupMode::kUnified) {
-    if (!cgroup.unified) return ErrNotFound(absl::StrCat("cgroup2 of process ", pid));
+    if (!cgroup.unified) return ErrNotFound("no cgroup2 membership");
     ASSIGN_OR_RETURN(v2::Metrics m, ReadV2Metrics(absl::StrCat(kUnifiedRoot, *cgroup.unified)));
     any.set_type_url(std::string(kV2MetricsTypeUrl));
     m.SerializeToString(any.mutable_value());
@@ -549,10 +559,9 @@ absl::StatusOr<google::protobuf::Any> CgroupMetrics(int pid) {
   ASSIGN_OR_RETURN(std::string mountinfo, sys::ReadFile("/proc/self/mountinfo"));
   V1Sources sources;
   sources.dirs = V1ControllerDirs(cgroup, mountinfo);
-  absl::StatusOr<v1::Metrics> m = ReadV1Metrics(sources);
-  if (!m.ok()) return Annotate(m.status(), absl::StrCat("metrics of process ", pid));
+  ASSIGN_OR_RETURN(v1::Metrics m, ReadV1Metrics(sources));
   any.set_type_url(std::string(kV1MetricsTypeUrl));
-  m->SerializeToString(any.mutable_value());
+  m.SerializeToString(any.mutable_value());
   return any;
 }
 

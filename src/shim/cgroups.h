@@ -51,6 +51,10 @@ inline constexpr absl::string_view kV2MetricsTypeUrl = "io.containerd.cgroups.v2
 // Errors: NotFound if the process or its cgroup is gone; a file that exists but does not parse
 // is an error (InvalidArgument) rather than a silent zero.
 absl::StatusOr<google::protobuf::Any> CgroupMetrics(int pid);
+// The same for a membership read earlier (ReadProcessCgroup): still answers once the process has
+// exited, as long as its cgroup exists (containerd's shim keeps the cgroup it loaded at create).
+struct ProcCgroup;
+absl::StatusOr<google::protobuf::Any> CgroupMetrics(const ProcCgroup& cgroup);
 
 // Watches the memory cgroup of a process for OOM kills and calls `on_oom` on the loop once per
 // OOM notification from the kernel (several kills the kernel reports together give one call, as
@@ -61,6 +65,10 @@ class OomWatcher {
   // Watches the cgroup `pid` is in now. NotFound if the process or its cgroup is gone;
   // Unimplemented if the host (or the cgroup) has no memory controller.
   static absl::StatusOr<std::unique_ptr<OomWatcher>> Start(sys::EventLoop* loop, int pid,
+                                                           std::function<void()> on_oom);
+  // Watches the cgroup of a membership read earlier (ReadProcessCgroup).
+  static absl::StatusOr<std::unique_ptr<OomWatcher>> Start(sys::EventLoop* loop,
+                                                           const ProcCgroup& cgroup,
                                                            std::function<void()> on_oom);
   // Watches the cgroup directory `dir`: for kV1 the memory controller's directory of the cgroup
   // (holding memory.oom_control), for kUnified the cgroup's directory (holding memory.events).
@@ -111,6 +119,8 @@ struct ProcCgroup {
   std::optional<std::string> unified;
 };
 absl::StatusOr<ProcCgroup> ParseProcCgroup(absl::string_view content);
+// /proc/PID/cgroup, read and parsed. NotFound if the process is gone.
+absl::StatusOr<ProcCgroup> ReadProcessCgroup(int pid);
 
 // Where a v1 cgroup's controllers live: controller name -> directory of this cgroup, computed
 // from its membership and /proc/self/mountinfo (`mountinfo` is that file's content): the mount

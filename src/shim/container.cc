@@ -185,10 +185,17 @@ absl::Status Container::CreateInit(const containerd::task::v2::CreateTaskRequest
   WatchExit(init_.get());
 
   std::weak_ptr<Container*> weak = self_;
-  auto oom = OomWatcher::Start(env_.loop, started->pid, [weak]() {
-    auto self = weak.lock();
-    if (self && *self && (*self)->env_.on_oom) (*self)->env_.on_oom(*self);
-  });
+  absl::StatusOr<ProcCgroup> cgroup = ReadProcessCgroup(started->pid);
+  if (cgroup.ok()) cgroup_ = *std::move(cgroup);
+  absl::StatusOr<std::unique_ptr<OomWatcher>> oom =
+      cgroup_ ? OomWatcher::Start(env_.loop, *cgroup_,
+                                  [weak]() {
+                                    auto self = weak.lock();
+                                    if (self && *self && (*self)->env_.on_oom) {
+                                      (*self)->env_.on_oom(*self);
+                                    }
+                                  })
+              : absl::StatusOr<std::unique_ptr<OomWatcher>>(cgroup.status());
   if (oom.ok()) {
     oom_ = *std::move(oom);
   } else {
@@ -468,8 +475,8 @@ absl::Status Container::CloseIo(const std::string& exec_id) {
 }
 
 absl::StatusOr<google::protobuf::Any> Container::Stats() const {
-  if (init_->pid() <= 0) return ErrNotFound("cgroup does not exist");
-  return CgroupMetrics(init_->pid());
+  if (!cgroup_) return ErrNotFound("cgroup does not exist");
+  return CgroupMetrics(*cgroup_);
 }
 
 }  // namespace berth::shim

@@ -17,6 +17,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,6 +27,7 @@
 #include "github.com/containerd/containerd/runtime/v2/runc/options/oci.pb.h"
 #include "github.com/containerd/containerd/runtime/v2/task/shim.pb.h"
 #include "google/protobuf/any.pb.h"
+#include "shim/cgroups.h"
 #include "shim/process.h"
 #include "shim/reaper.h"
 #include "shim/runc.h"
@@ -33,8 +35,6 @@
 #include "sys/unique_fd.h"
 
 namespace berth::shim {
-
-class OomWatcher;
 
 class Container {
  public:
@@ -106,6 +106,9 @@ class Container {
   std::unique_ptr<Process> init_;
   std::map<std::string, std::unique_ptr<Process>> execs_;
   std::unique_ptr<OomWatcher> oom_;
+  // The init's cgroup membership, read once it is created: Stats and the OOM watcher use it, and
+  // it outlives the init's exit (the cgroup itself lasts until Delete).
+  std::optional<ProcCgroup> cgroup_;
   std::shared_ptr<Container*> self_;
 };
 

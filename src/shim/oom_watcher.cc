@@ -52,11 +52,16 @@ absl::Status MissingMemoryFile(const std::string& dir, absl::string_view file) {
 
 absl::StatusOr<std::unique_ptr<OomWatcher>> OomWatcher::Start(sys::EventLoop* loop, int pid,
                                                               std::function<void()> on_oom) {
-  ASSIGN_OR_RETURN(std::string proc_cgroup, ReadProcCgroup(pid));
-  ASSIGN_OR_RETURN(ProcCgroup cgroup, ParseProcCgroup(proc_cgroup));
+  ASSIGN_OR_RETURN(ProcCgroup cgroup, ReadProcessCgroup(pid));
+  return Start(loop, cgroup, std::move(on_oom));
+}
+
+absl::StatusOr<std::unique_ptr<OomWatcher>> OomWatcher::Start(sys::EventLoop* loop,
+                                                              const ProcCgroup& cgroup,
+                                                              std::function<void()> on_oom) {
   CgroupMode mode = DetectCgroupMode();
   if (mode == CgroupMode::kUnified) {
-    if (!cgroup.unified) return ErrNotImplemented(absl::StrCat("cgroup2 of process ", pid));
+    if (!cgroup.unified) return ErrNotImplemented("the process is in no cgroup2");
     return StartAt(loop, mode, absl::StrCat(kUnifiedRoot, *cgroup.unified), std::move(on_oom));
   }
   if (cgroup.controllers.count("memory") == 0) {

@@ -479,6 +479,10 @@ TEST_F(ShimTest, SleepContainerLifecycle) {
   wait = Wait("sleeper");
   ASSERT_TRUE(wait.ok());
   EXPECT_EQ(wait->exit_status(), 137u);
+  // A stopped task still has its cgroup until Delete: Stats answers, as containerd's shim does.
+  stats.Clear();
+  ASSERT_TRUE(Call("sleeper", "Stats", stats_req, &stats).ok()) << "Stats after the init exited";
+  EXPECT_FALSE(stats.stats().value().empty());
   ASSERT_TRUE(Delete("sleeper").ok());
 
   ASSERT_TRUE(receiver.WaitFor("/tasks/delete", absl::Seconds(10)).has_value());

@@ -134,20 +134,28 @@ absl::Status Channel::Send(uint32_t stream_id, MessageType type,
   header.stream_id = stream_id;
   header.type = static_cast<uint8_t>(type);
   EncodeFrameHeader(header, &out_[start]);
-  if (want_write_) return absl::OkStatus();  // EPOLLOUT will flush it behind the earlier bytes
-  absl::Status status = Flush();
-  if (!status.ok()) {
-    // Callers do not expect callbacks from inside Send: close from the loop instead.
-    failed_ = true;
-    if (registered_) {
-      loop_->Remove(fd_.get());
-      registered_ = false;
+  if (want_write_) {
+    // EPOLLOUT will flush it behind the earlier bytes, unless the peer has stopped reading.
+    if (pending_write_bytes() > kMaxPendingWriteBytes) {
+      FailLater(absl::ResourceExhaustedError(absl::StrCat(
+          "ttrpc: the peer is not reading: ", pending_write_bytes(), " bytes queued")));
     }
-    loop_->Post([weak = weak_from_this(), status] {
-      if (auto self = weak.lock()) self->Close(status);
-    });
+    return absl::OkStatus();
   }
+  if (absl::Status status = Flush(); !status.ok()) FailLater(status);
   return absl::OkStatus();
+}
+
+void Channel::FailLater(const absl::Status& status) {
+  // Callers do not expect callbacks from inside Send: close from the loop instead.
+  failed_ = true;
+  if (registered_) {
+    loop_->Remove(fd_.get());
+    registered_ = false;
+  }
+  loop_->Post([weak = weak_from_this(), status] {
+    if (auto self = weak.lock()) self->Close(status);
+  });
 }
 
 absl::Status Channel::Flush() {

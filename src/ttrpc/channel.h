@@ -29,6 +29,10 @@ namespace berth::ttrpc {
 
 class Channel : public std::enable_shared_from_this<Channel> {
  public:
+  // Bytes a channel queues for a peer that does not read before it gives the peer up: eight
+  // messages of the largest size.
+  static constexpr size_t kMaxPendingWriteBytes = 8 * kMaxMessageSize;
+
   struct Callbacks {
     // A complete frame; `payload` is valid during the call only.
     std::function<void(const FrameHeader& header, absl::string_view payload)> on_frame;
@@ -49,7 +53,8 @@ class Channel : public std::enable_shared_from_this<Channel> {
   // Queues one frame whose payload `encode` appends to the string it is given, and writes what
   // the socket takes now. ResourceExhausted (nothing sent) when the payload exceeds
   // kMaxMessageSize; Unavailable when the channel is closed. Never runs a callback: a write
-  // error closes the channel from a posted task.
+  // error closes the channel from a posted task, and so does a peer that has stopped reading
+  // (more than kMaxPendingWriteBytes queued; on_close gets ResourceExhausted).
   absl::Status Send(uint32_t stream_id, MessageType type,
                     absl::FunctionRef<void(std::string*)> encode);
 
@@ -70,6 +75,8 @@ class Channel : public std::enable_shared_from_this<Channel> {
   void Consume();
   // Writes queued bytes; on error returns it (the caller decides how to close).
   absl::Status Flush();
+  // Stops reading and writing now and closes with `status` from a posted task.
+  void FailLater(const absl::Status& status);
   void Shutdown();
 
   sys::EventLoop* const loop_;

@@ -24,6 +24,7 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/synchronization/notification.h"
 #include "sys/event_loop.h"
+#include "ttrpc/channel.h"
 #include "ttrpc/client.h"
 #include "ttrpc/server.h"
 #include "ttrpc/wire.h"
@@ -534,6 +535,40 @@ absl::Status ResponseStatus(const std::string& payload) {
   auto response = DecodeResponse(payload);
   EXPECT_TRUE(response.ok()) << response.status();
   return response.ok() ? response->status : response.status();
+}
+
+// A client that sends requests but never reads the answers cannot make the server queue without
+// bound: past Channel::kMaxPendingWriteBytes the server drops that connection, and keeps serving.
+TEST_F(TtrpcTest, ServerDropsAPeerThatStopsReading) {
+  auto raw = RawConn::Dial(socket_);
+  StringValue big;
+  big.set_value(std::string(1 << 20, 'x'));
+  const std::string payload = EncodedRequest(kService, "Echo", big.SerializeAsString());
+  FrameHeader h;
+  h.length = static_cast<uint32_t>(payload.size());
+  h.type = static_cast<uint8_t>(MessageType::kRequest);
+  const size_t answers = Channel::kMaxPendingWriteBytes / (1 << 20) + 16;
+  for (size_t i = 0; i < answers; ++i) {
+    h.stream_id = static_cast<uint32_t>(2 * i + 1);
+    char buf[kFrameHeaderSize];
+    EncodeFrameHeader(h, buf);
+    std::string frame = std::string(buf, sizeof(buf)) + payload;
+    if (send(raw->fd(), frame.data(), frame.size(), MSG_NOSIGNAL) != static_cast<ssize_t>(frame.size())) {
+      break;  // the server has already given up on us
+    }
+  }
+  // Now read: what the socket held, then EOF, well before every answer arrived.
+  size_t frames = 0;
+  FrameHeader got;
+  std::string body;
+  while (raw->ReadFrame(&got, &body)) ++frames;
+  EXPECT_LT(frames, answers) << "every answer was queued: nothing bounds the write buffer";
+
+  auto client = Client::Connect(loop_.get(), socket_);
+  ASSERT_TRUE(client.ok()) << client.status();
+  StringValue response;
+  ASSERT_TRUE((*client)->CallSync(kService, "Echo", Str("still serving"), &response).ok());
+  EXPECT_EQ(response.value(), "still serving");
 }
 
 TEST_F(TtrpcTest, ServerDiscardsOversizedFrameAndKeepsServing) {
